@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# memory_tracer: make (build everything), make check, make run, make bench.
+# Build outputs go to build/ only.  Each directory adds its own rules in a
+# fragment (qemu/qemu.mk, tracer/tracer.mk, ...), included below.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+TOP := $(abspath .)
+BUILD := $(TOP)/build
+BIN := $(BUILD)/bin
+PREFIX ?= /usr/local
+
+# Debian packages the build, the tests and the benchmarks need: the one list.
+DEB_PACKAGES := build-essential pkg-config ccache meson ninja-build python3 \
+	dpkg-dev xz-utils patch cpio libglib2.0-dev libpixman-1-dev libfdt-dev \
+	zlib1g-dev libjson-glib-dev musl-tools busybox-static procps psmisc \
+	file
+
+CC := gcc
+CFLAGS ?= -O2 -g
+WARN := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
+GLIB_CFLAGS = $(shell pkg-config --cflags glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0)
+GLIB_LIBS = $(shell pkg-config --libs glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0)
+
+.PHONY: all deps check run bench bench-quick install clean distclean
+all: deps qemu tracer tools guest
+
+# Install what is missing; as non-root, print the exact command instead.
+deps: $(BUILD)/.deps-ok
+$(BUILD)/.deps-ok: Makefile
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${db:Status-Abbrev}' "$$p" 2>/dev/null | grep -q '^ii' || echo "$$p"; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "memory_tracer: missing Debian packages; run as root:" >&2; \
+			echo "  apt-get update && apt-get install -y" $$missing >&2; \
+			exit 1; \
+		fi; \
+		echo "deps: installing" $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+	@mkdir -p $(BUILD) && touch $@
+
+include qemu/qemu.mk
+-include tracer/tracer.mk
+-include tools/tools.mk
+-include guest/guest.mk
+-include tests/tests.mk
+-include bench/bench.mk
+
+clean:
+	rm -rf $(BUILD)/bin/memory_tracer $(BUILD)/obj $(BUILD)/tests
+
+distclean:
+	rm -rf $(BUILD)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The dfsg source tarball has no firmware.  Take the BIOS and the option
+# ROMs the pc machine loads from Debian's binary packages into
+# BUILD/share/qemu, which QEMU is always pointed at with -L.
+#
+# usage: qemu/firmware.sh BUILD_DIR
+set -euo pipefail
+
+build=$(cd "${1:?usage: firmware.sh BUILD_DIR}" && pwd)
+cache=${MEMORY_TRACER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memory_tracer}/debs
+dest="$build/share/qemu"
+mkdir -p "$cache" "$dest"
+
+packages=(seabios qemu-system-data)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for p in "${packages[@]}"; do
+    ver=$(apt-cache policy "$p" | sed -n 's/^  Candidate: //p')
+    if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
+        apt-get update -q
+        ver=$(apt-cache policy "$p" | sed -n 's/^  Candidate: //p')
+    fi
+    deb=$(ls "$cache/${p}_"*.deb 2>/dev/null | head -n1 || true)
+    if [ -z "$deb" ]; then
+        echo "firmware: downloading $p=$ver"
+        (cd "$cache" && apt-get download -q "$p=$ver")
+        deb=$(ls "$cache/${p}_"*.deb | head -n1)
+    fi
+    dpkg-deb -x "$deb" "$tmp/root"
+done
+# seabios ships the BIOS and VGA BIOSes; qemu-system-data the option ROMs
+# (linuxboot_dma.bin for -kernel, kvmvapic.bin) and links to seabios' files.
+for f in bios-256k.bin bios.bin vgabios-stdvga.bin vgabios.bin; do
+    [ -e "$tmp/root/usr/share/seabios/$f" ] && cp -L "$tmp/root/usr/share/seabios/$f" "$dest/"
+done
+for f in linuxboot_dma.bin linuxboot.bin kvmvapic.bin multiboot.bin multiboot_dma.bin; do
+    [ -e "$tmp/root/usr/share/qemu/$f" ] && cp -L "$tmp/root/usr/share/qemu/$f" "$dest/"
+done
+test -s "$dest/bios-256k.bin"
+test -s "$dest/linuxboot_dma.bin"
+echo "firmware: $(ls "$dest" | tr '\n' ' ')"

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The test runner behind `make check`.
+#
+# A test is an executable file: tests/<group>/*.sh, or a compiled program
+# listed in build/tests/<group>/*.  It prints one line per case:
+#     PASS: <name>
+#     FAIL: <name>: <why>
+#     SKIP: <name>: <why>
+# and exits 0 unless something failed.  A test that prints no line is one
+# case named after its file, passed iff it exited 0.  Each file runs under a
+# timeout; files of the groups named in PARALLEL_GROUPS run concurrently.
+#
+# usage: tests/run.sh [GROUP...]      (default: unit guest robustness)
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+export TOP="$top" BUILD="$top/build" BIN="$top/build/bin"
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(unit guest robustness)
+jobs=${TEST_JOBS:-$(nproc)}
+per_test_timeout=${TEST_TIMEOUT:-600}
+out=$(mktemp -d "${TMPDIR:-/tmp}/mt-tests.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+
+files=()
+for g in "${groups[@]}"; do
+    for f in "$top/tests/$g"/*.sh "$BUILD/tests/$g"/*; do
+        [ -f "$f" ] && [ -x "$f" ] && files+=("$f")
+    done
+done
+
+run_one() {
+    local f=$1 log=$2 rc start end
+    start=$(date +%s)
+    (cd "$top" && timeout --kill-after=10 "$per_test_timeout" "$f") >"$log" 2>&1
+    rc=$?
+    end=$(date +%s)
+    echo "$rc $((end - start))" > "$log.rc"
+}
+
+i=0
+for f in "${files[@]}"; do
+    i=$((i + 1))
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+    run_one "$f" "$out/$i.log" &
+done
+wait
+
+pass=0 fail=0 skip=0 i=0
+for f in "${files[@]}"; do
+    i=$((i + 1))
+    name=${f#"$top/"}; name=${name#build/}
+    read -r rc secs < "$out/$i.log.rc"
+    p=$(grep -c '^PASS: ' "$out/$i.log")
+    fl=$(grep -c '^FAIL: ' "$out/$i.log")
+    s=$(grep -c '^SKIP: ' "$out/$i.log")
+    if [ $((p + fl + s)) -eq 0 ]; then
+        if [ "$rc" -eq 0 ]; then p=1; else fl=1; fi
+    elif [ "$rc" -ne 0 ] && [ "$fl" -eq 0 ]; then
+        fl=1   # it died or timed out after its last verdict
+        echo "FAIL: $name: exited with status $rc" >> "$out/$i.log"
+    fi
+    pass=$((pass + p)) fail=$((fail + fl)) skip=$((skip + s))
+    status=ok; [ "$fl" -gt 0 ] && status=FAILED
+    [ "$rc" -eq 124 ] && status="TIMED OUT after ${per_test_timeout}s"
+    printf '%-48s %3d passed %3d failed %3d skipped  %4ss  %s\n' "$name" "$p" "$fl" "$s" "$secs" "$status"
+    if [ "$fl" -gt 0 ] || [ -n "${VERBOSE:-}" ]; then
+        sed 's/^/    | /' "$out/$i.log" | tail -n 60
+    else
+        grep '^SKIP: ' "$out/$i.log" | sed 's/^/    | /'
+    fi
+done
+if [ "$skip" -gt 0 ]; then
+    echo "$pass passed, $fail failed, $skip skipped"
+else
+    echo "$pass passed, $fail failed"
+fi
+[ "$fail" -eq 0 ]

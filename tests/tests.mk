@@ -1,0 +1,14 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# `make check`: build everything, then run every test group.
+# Directories add their compiled tests to CHECK_PROGRAMS (installed under
+# build/tests/<group>/) and prerequisites to CHECK_DEPS.
+
+CHECK_PROGRAMS ?=
+CHECK_DEPS ?=
+
+.PHONY: check check-unit
+check: all $(CHECK_PROGRAMS) $(CHECK_DEPS)
+	@bash tests/run.sh
+
+check-unit: deps $(filter $(BUILD)/tests/unit/%,$(CHECK_PROGRAMS))
+	@bash tests/run.sh unit
