@@ -12,3 +12,9 @@ check: all $(CHECK_PROGRAMS) $(CHECK_DEPS)
 
 check-unit: deps $(filter $(BUILD)/tests/unit/%,$(CHECK_PROGRAMS))
 	@bash tests/run.sh unit
+
+# Unit test of the record header: needs nothing but a C compiler.
+CHECK_PROGRAMS += $(BUILD)/tests/unit/test_record
+$(BUILD)/tests/unit/test_record: tests/unit/test_record.c include/gmbeoo/record.h
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) -Iinclude -o $@ $<

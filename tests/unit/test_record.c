@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests of the record codec and of the original's sampling rule
+ * (include/gmbeoo/record.h).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gmbeoo/record.h"
+
+static int failures;
+
+#define CHECK(name, cond) do { \
+        if (cond) { \
+            printf("PASS: %s\n", name); \
+        } else { \
+            printf("FAIL: %s: %s (line %d)\n", name, #cond, __LINE__); \
+            failures++; \
+        } \
+    } while (0)
+
+static void test_layout(void)
+{
+    /* The original's example: cpl 3, store, valid -> e0 00 .. 80. */
+    GmbeooRecord r = {
+        .word0 = gmbeoo_word0(gmbeoo_info(0, false, false, true, 3)),
+        .vaddr = UINT64_C(0x0123456789abcdef),
+    };
+    uint8_t b[GMBEOO_RECORD_SIZE];
+    static const uint8_t want[GMBEOO_RECORD_SIZE] = {
+        0xe0, 0, 0, 0, 0, 0, 0, 0x80,
+        0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01,
+    };
+
+    gmbeoo_encode(b, &r);
+    CHECK("record: byte image of a CPL3 store", memcmp(b, want, sizeof(b)) == 0);
+}
+
+static void test_roundtrip(void)
+{
+    int ok = 1;
+
+    for (unsigned shift = 0; shift < 5; shift++) {
+        for (unsigned bits = 0; bits < 8; bits++) {
+            for (unsigned cpl = 0; cpl < 4; cpl++) {
+                GmbeooRecord r, d;
+                uint8_t b[GMBEOO_RECORD_SIZE];
+                uint8_t info = gmbeoo_info(shift, bits & 1, bits & 2,
+                                           bits & 4, cpl);
+
+                r.word0 = gmbeoo_word0(info);
+                r.vaddr = UINT64_C(0xfffffe0000001000) ^ (shift * 977 + cpl);
+                gmbeoo_encode(b, &r);
+                gmbeoo_decode(&d, b);
+                ok &= d.word0 == r.word0 && d.vaddr == r.vaddr;
+                ok &= gmbeoo_size_shift(d.word0) == (shift & 7);
+                ok &= gmbeoo_is_sign_extend(d.word0) == !!(bits & 1);
+                ok &= gmbeoo_is_big_endian(d.word0) == !!(bits & 2);
+                ok &= gmbeoo_is_store(d.word0) == !!(bits & 4);
+                ok &= gmbeoo_cpl(d.word0) == cpl;
+                ok &= gmbeoo_is_valid(d.word0);
+                ok &= (d.word0 & ~(uint64_t)0xff) == GMBEOO_VALID;
+            }
+        }
+    }
+    CHECK("record: encode/decode round trip of every field", ok);
+    CHECK("record: size of a 16-byte access", gmbeoo_size_bytes(4) == 16);
+    CHECK("record: cpu_entry_area bounds",
+          gmbeoo_in_cpu_entry_area(UINT64_C(0xfffffe0000000000)) &&
+          gmbeoo_in_cpu_entry_area(UINT64_C(0xfffffe7fffffffff)) &&
+          !gmbeoo_in_cpu_entry_area(UINT64_C(0xfffffe8000000000)) &&
+          !gmbeoo_in_cpu_entry_area(UINT64_C(0xfffffdffffffffff)));
+}
+
+/* Number of kept events among the first n, by the rule. */
+static uint64_t kept(unsigned b, unsigned r, uint64_t n)
+{
+    uint64_t mask = gmbeoo_sampling_mask(b, r), k = 0;
+
+    for (uint64_t i = 0; i < n; i++) {
+        k += gmbeoo_sampling_keeps(i, mask);
+    }
+    return k;
+}
+
+static void test_sampling(void)
+{
+    char name[96];
+
+    CHECK("sampling: ranges", gmbeoo_sampling_valid(0, 0) &&
+          gmbeoo_sampling_valid(64, 0) && gmbeoo_sampling_valid(0, 64) &&
+          gmbeoo_sampling_valid(32, 32) && !gmbeoo_sampling_valid(32, 33) &&
+          !gmbeoo_sampling_valid(65, 0) && !gmbeoo_sampling_valid(0, 65));
+    CHECK("sampling: B=0,R=0 keeps everything", kept(0, 0, 100000) == 100000);
+    CHECK("sampling: B=64,R=0 keeps everything",
+          kept(64, 0, 100000) == 100000 &&
+          gmbeoo_sampling_keeps(UINT64_MAX, gmbeoo_sampling_mask(64, 0)));
+    CHECK("sampling: B=61,R=3 keeps everything below 2^61",
+          kept(61, 3, 100000) == 100000 &&
+          gmbeoo_sampling_mask(61, 3) == UINT64_C(0xe000000000000000));
+    CHECK("sampling: B=0,R=64 keeps only event 0",
+          kept(0, 64, 100000) == 1 && gmbeoo_sampling_mask(0, 64) == UINT64_MAX);
+    CHECK("sampling: B=3,R=61 keeps only the first 8",
+          kept(3, 61, 100000) == 8 &&
+          !gmbeoo_sampling_keeps(UINT64_C(1) << 63, gmbeoo_sampling_mask(3, 61)));
+    /* B=3,R=4: keep 8, drop 120, keep 8, ... */
+    {
+        uint64_t mask = gmbeoo_sampling_mask(3, 4);
+        int ok = 1;
+
+        for (uint64_t i = 0; i < 1024; i++) {
+            ok &= gmbeoo_sampling_keeps(i, mask) == ((i % 128) < 8);
+        }
+        CHECK("sampling: B=3,R=4 keeps 8 of every 128", ok);
+    }
+    for (unsigned b = 0; b <= 8; b++) {
+        for (unsigned r = 0; r <= 8; r++) {
+            uint64_t n = UINT64_C(1) << (b + r + 2);
+            if (kept(b, r, n) != n >> r) {
+                snprintf(name, sizeof(name),
+                         "sampling: ratio 2^R for B=%u,R=%u", b, r);
+                CHECK(name, 0);
+                return;
+            }
+        }
+    }
+    CHECK("sampling: ratio is exactly 2^R for B,R in [0,8]", 1);
+}
+
+int main(void)
+{
+    test_layout();
+    test_roundtrip();
+    test_sampling();
+    return failures ? 1 : 0;
+}
