@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# `make bench` / `make bench-quick`: the benchmark harness (bench/README.md).
+# Never part of `make check`: benchmarks are measurements, not tests.
+
+BENCH_OUT := $(BUILD)/bench
+BENCH_WL := $(BENCH_OUT)/workloads
+# Debian packages only the benchmarks need; installed by the bench targets.
+BENCH_PACKAGES := gnuplot-nox time
+
+BENCH_CFLAGS := -O2 -g $(WARN) -I$(TOP)/include
+MUSL_CC := musl-gcc
+QEMU_PLUGIN_INC := $(BUILD)/qemu/src/include/qemu
+
+# Workload sizes per preset: the CLI passes no argv to a workload, so each
+# preset gets its own binaries (-D defaults) and scripts (@LINES@ filled in).
+BENCH_SIZES_full := -DMEM_LOOP_PASSES=50000 -DCHASE_STEPS=5000000 \
+	-DSYSCALL_ITERATIONS=100000
+BENCH_SIZES_quick := -DMEM_LOOP_PASSES=10000 -DCHASE_STEPS=1000000 \
+	-DSYSCALL_ITERATIONS=20000
+BENCH_LINES_full := gzip=20000 sort=20000 md5sum=50000
+BENCH_LINES_quick := gzip=5000 sort=5000 md5sum=10000
+
+BENCH_C_WORKLOADS := mem_loop pointer_chase syscall_heavy
+BENCH_APPLETS := gzip sort md5sum
+BENCH_PRESETS := full quick
+
+BENCH_TOOLS := $(BENCH_OUT)/drain $(BENCH_OUT)/pipe_ceiling \
+	$(BENCH_OUT)/gmbeoo_plugin.so $(BENCH_OUT)/libmem.so \
+	$(BENCH_WL)/upload_1mib $(BENCH_WL)/true_workload \
+	$(foreach p,$(BENCH_PRESETS),\
+	  $(foreach w,$(BENCH_C_WORKLOADS),$(BENCH_WL)/$(p)/$(w)) \
+	  $(foreach a,$(BENCH_APPLETS),$(BENCH_WL)/$(p)/busybox_$(a).sh))
+
+.PHONY: bench bench-quick bench-tools bench-deps bench-stock bench-profile
+
+bench-deps:
+	@missing=$$(for p in $(BENCH_PACKAGES); do \
+		dpkg-query -W -f='$${db:Status-Abbrev}' "$$p" 2>/dev/null | grep -q '^ii' || echo "$$p"; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "bench: missing Debian packages; run as root:" >&2; \
+			echo "  apt-get update && apt-get install -y" $$missing >&2; \
+			exit 1; \
+		fi; \
+		echo "bench: installing" $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+bench-tools: $(BENCH_TOOLS)
+
+# Stock Debian QEMU 7.2 (no GMBEOO), for the "what do our patches cost
+# untraced" comparison: same source and configure flags, separate build dir.
+bench-stock: qemu-source
+	@bash bench/stock_qemu.sh $(BUILD)
+
+bench: deps bench-deps all bench-tools bench-stock
+	@bash bench/bench.sh full
+
+bench-quick: deps bench-deps all bench-tools bench-stock
+	@bash bench/bench.sh quick
+
+bench-profile: deps all bench-tools
+	@bash bench/profile.sh
+
+$(BENCH_OUT)/drain: bench/drain.c include/gmbeoo/record.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+$(BENCH_OUT)/pipe_ceiling: bench/pipe_ceiling.c include/gmbeoo/record.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+# The plugins need the plugin header of the unpacked source tree.
+$(QEMU_PLUGIN_INC)/qemu-plugin.h:
+	$(MAKE) qemu-source
+
+$(BENCH_OUT)/gmbeoo_plugin.so: bench/plugin/gmbeoo_plugin.c include/gmbeoo/record.h \
+		$(QEMU_PLUGIN_INC)/qemu-plugin.h
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -fPIC -shared -pthread -I$(QEMU_PLUGIN_INC) -o $@ $<
+
+# QEMU's own counting plugin, built from the tree's tests/plugin/mem.c (not
+# our code: its own flags, no -Werror).
+$(BENCH_OUT)/libmem.so: $(QEMU_PLUGIN_INC)/qemu-plugin.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -fPIC -shared -I$(QEMU_PLUGIN_INC) \
+		$$(pkg-config --cflags glib-2.0) -o $@ $(BUILD)/qemu/src/tests/plugin/mem.c \
+		$$(pkg-config --libs glib-2.0)
+
+$(BENCH_WL)/upload_1mib $(BENCH_WL)/true_workload: $(BENCH_WL)/%: bench/workloads/%.c | deps
+	@mkdir -p $(@D)
+	$(MUSL_CC) -static -s $(BENCH_CFLAGS) -o $@ $<
+
+define BENCH_PRESET_RULES
+$(BENCH_WL)/$(1)/%: bench/workloads/%.c bench/bench.mk | deps
+	@mkdir -p $$(@D)
+	$(MUSL_CC) -static -s $(BENCH_CFLAGS) $(BENCH_SIZES_$(1)) -o $$@ $$<
+
+$(BENCH_WL)/$(1)/busybox_%.sh: bench/workloads/busybox_tool.sh bench/bench.mk
+	@mkdir -p $$(@D)
+	sed -e 's/@APPLET@/$$*/' \
+	    -e "s/@LINES@/$$(patsubst $$*=%,%,$$(filter $$*=%,$(BENCH_LINES_$(1))))/" $$< > $$@.tmp
+	chmod 0755 $$@.tmp && mv $$@.tmp $$@
+endef
+$(foreach p,$(BENCH_PRESETS),$(eval $(call BENCH_PRESET_RULES,$(p))))
