@@ -48,6 +48,15 @@ JsonNode *qmp_execute(QmpClient *c, const char *command, JsonObject *args,
 gboolean qmp_wait_event(QmpClient *c, const char *name, gint64 deadline,
                         JsonObject **data, GError **err);
 
+/*
+ * Run a human monitor (HMP) command line through human-monitor-command.
+ * On success stores HMP's text output in *@output (caller g_free()s) if
+ * @output is not NULL.  Note that HMP reports many failures only in that
+ * text (e.g. savevm/loadvm errors), not as a QMP error.
+ */
+gboolean qmp_hmp(QmpClient *c, const char *command_line, gint64 deadline,
+                 char **output, GError **err);
+
 /* The socket descriptor, for poll() by callers that multiplex. */
 int qmp_fd(QmpClient *c);
 
@@ -72,6 +81,7 @@ typedef struct QmpMessage {
     char *event;            /* event name */
     char *error_class;      /* error "class" */
     char *error_desc;       /* error "desc" */
+    gint64 id;              /* numeric "id" member, or -1 */
 } QmpMessage;
 
 gboolean qmp_message_parse(const char *text, gssize len, QmpMessage *msg,

@@ -81,4 +81,15 @@ int serial_fd(SerialChannel *ch);
  * reported the descriptor readable).  FALSE with @err on EOF/error. */
 gboolean serial_pump(SerialChannel *ch, GError **err);
 
+/* The workload output not yet consumed by serial_expect() (not
+ * NUL-safe: use @len). */
+const char *serial_transcript(SerialChannel *ch, gsize *len);
+
+/* For tests: process @len received bytes as if read from the descriptor. */
+void serial_channel_feed(SerialChannel *ch, const void *data, gsize len);
+
+/* Test hook: the next serial_send_file() announces a wrong CRC, so the
+ * guest must reject it (exercises the NAK path end to end). */
+void serial_channel_corrupt_next_crc(SerialChannel *ch);
+
 #endif /* MEMORY_TRACER_SERIAL_H */

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Make the embedded guest's kernel and initramfs from Debian packages:
+# the kernel linux-image-amd64 depends on (extracted, not installed),
+# busybox-static with its applet links, the helper and /init.
+#
+# usage: guest/build-initramfs.sh OUT_DIR HELPER INIT_SCRIPT
+#   writes OUT_DIR/vmlinuz, OUT_DIR/initrd.img, OUT_DIR/kernel-version
+set -euo pipefail
+
+out=${1:?usage: build-initramfs.sh OUT_DIR HELPER INIT_SCRIPT}
+helper=${2:?missing HELPER}
+init=${3:?missing INIT_SCRIPT}
+cache=${MEMORY_TRACER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memory_tracer}/debs
+mkdir -p "$cache" "$out"
+
+candidate() { apt-cache policy "$1" 2>/dev/null | sed -n 's/^  Candidate: //p'; }
+
+# Fetch package $1 (at its candidate version) into the cache unless a .deb of
+# it is already there; print the .deb's path.
+fetch() {
+    local p=$1 ver deb
+    deb=$(ls "$cache/${p}_"*.deb 2>/dev/null | sort -V | tail -n1 || true)
+    if [ -z "$deb" ]; then
+        ver=$(candidate "$p")
+        if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
+            apt-get update -q >&2
+            ver=$(candidate "$p")
+        fi
+        echo "guest: downloading $p=$ver" >&2
+        (cd "$cache" && apt-get download -q "$p=$ver" >&2)
+        deb=$(ls "$cache/${p}_"*.deb | sort -V | tail -n1)
+    fi
+    echo "$deb"
+}
+
+# The kernel package the linux-image-amd64 metapackage points at.  Offline,
+# fall back to the newest one already in the cache.
+kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+       sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
+if [ -z "$kpkg" ]; then
+    apt-get update -q >&2 || true
+    kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+           sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
+fi
+if [ -z "$kpkg" ]; then
+    kdeb=$(ls "$cache"/linux-image-[0-9]*-amd64_*.deb 2>/dev/null | sort -V | tail -n1 || true)
+    [ -n "$kdeb" ] || { echo "guest: cannot find the Debian kernel package (linux-image-amd64)" >&2; exit 1; }
+    kpkg=$(basename "$kdeb"); kpkg=${kpkg%%_*}
+fi
+kdeb=$(fetch "$kpkg")
+bdeb=$(fetch busybox-static)
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mt-guest.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# Kernel: only the image itself.  The initramfs needs no modules: the 8250
+# UART, devtmpfs, tmpfs and gzip-compressed initramfs are built in.
+dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$tmp" --wildcards './boot/vmlinuz-*'
+vmlinuz=$(ls "$tmp"/boot/vmlinuz-* | head -n1)
+kver=${vmlinuz##*/vmlinuz-}
+
+root="$tmp/root"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc}
+dpkg-deb --fsys-tarfile "$bdeb" | tar -x -C "$tmp" ./bin/busybox
+install -m 0755 "$tmp/bin/busybox" "$root/bin/busybox"
+file -L "$root/bin/busybox" | grep -q 'statically linked' ||
+    { echo "guest: $bdeb does not hold a static busybox" >&2; exit 1; }
+# Applet links, as "busybox --install -s" would make them, but at build time.
+# Both are amd64 Linux, so the guest's busybox can list its applets here.
+"$root/bin/busybox" --list-full | while read -r applet; do
+    [ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+done
+install -m 0755 "$helper" "$root/bin/run_executables_from_serial"
+install -m 0755 "$init" "$root/init"
+echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
+echo 'root:x:0:' > "$root/etc/group"
+
+# Reproducible archive: fixed order, owner and timestamps.
+find "$root" -exec touch -h -d @0 {} +
+(cd "$root" && find . -print0 | LC_ALL=C sort -z |
+    cpio --null -o -H newc -R 0:0 --quiet) | gzip -n -9 > "$tmp/initrd.img"
+
+install -m 0644 "$vmlinuz" "$out/vmlinuz.tmp" && mv "$out/vmlinuz.tmp" "$out/vmlinuz"
+install -m 0644 "$tmp/initrd.img" "$out/initrd.img.tmp" && mv "$out/initrd.img.tmp" "$out/initrd.img"
+echo "$kpkg $kver" > "$out/kernel-version"
+echo "guest: kernel $kpkg ($kver), initramfs $(stat -c %s "$out/initrd.img") bytes"

@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The embedded guest: build/guest/{guest.qcow2,vmlinuz,initrd.img,guest.conf}
+# with the snapshot ready_for_memory_tracer.  See guest/README.md.
+#
+# Rebuilt when the helper, /init, the initramfs script, the builder or the
+# settings below change.  The QEMU binary is only an order-only prerequisite:
+# the tracing patches add no migration state, so a rebuilt QEMU still loads
+# the snapshot; `make guest-rebuild` forces a new one.
+
+GUEST_DIR := $(BUILD)/guest
+GUEST_WORK := $(GUEST_DIR)/work
+GUEST_HELPER := $(GUEST_WORK)/run_executables_from_serial
+GUEST_CONF := $(GUEST_DIR)/guest.conf
+MAKE_SNAPSHOT := $(OBJ)/guest/make_snapshot
+MUSL_CC := musl-gcc
+GUEST_CFLAGS := -static -Os -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude
+
+# The restore settings (written to guest.conf; see tracer/guestconf.h).
+GUEST_MEMORY_MB := 2560
+GUEST_MACHINE := pc-i440fx-7.2
+GUEST_CPU := qemu64
+GUEST_APPEND := console=ttyS1,115200 quiet nokaslr mitigations=off tsc=reliable nowatchdog panic=-1
+
+$(GUEST_HELPER): guest/run_executables_from_serial.c include/memory_tracer/serial_protocol.h | deps
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(GUEST_CFLAGS) -o $@ $<
+
+$(GUEST_WORK)/initrd.img: guest/build-initramfs.sh guest/init.sh $(GUEST_HELPER)
+	bash guest/build-initramfs.sh $(GUEST_WORK) $(GUEST_HELPER) guest/init.sh
+
+$(MAKE_SNAPSHOT): guest/make_snapshot.c $(LIBTRACER)
+	@mkdir -p $(@D)
+	$(CC) $(TRACER_CFLAGS) -o $@ $< $(LIBTRACER) $(GLIB_LIBS)
+
+$(GUEST_CONF): $(GUEST_WORK)/initrd.img $(MAKE_SNAPSHOT) guest/guest.mk | qemu
+	$(MAKE_SNAPSHOT) --qemu $(QEMU_BIN) --qemu-img $(QEMU_IMG) \
+		--firmware $(FIRMWARE_DIR) --kernel $(GUEST_WORK)/vmlinuz \
+		--initrd $(GUEST_WORK)/initrd.img --out-dir $(GUEST_DIR) \
+		--memory $(GUEST_MEMORY_MB) --machine $(GUEST_MACHINE) \
+		--cpu $(GUEST_CPU) --append "$(GUEST_APPEND)"
+
+.PHONY: guest guest-rebuild
+guest: $(GUEST_CONF)
+
+guest-rebuild:
+	rm -f $(GUEST_CONF)
+	$(MAKE) guest

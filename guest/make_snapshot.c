@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * make_snapshot: boot the embedded guest once under the patched QEMU, wait
+ * until run_executables_from_serial says it has opened /dev/ttyS0, save the
+ * snapshot over QMP, and publish image + kernel + initrd + guest.conf.
+ *
+ * usage: make_snapshot --qemu BIN --qemu-img BIN --firmware DIR
+ *                      --kernel FILE --initrd FILE --out-dir DIR
+ *                      [--append TEXT] [--memory MB] [--machine M] [--cpu C]
+ *                      [--timeout SECONDS]
+ *
+ * Outputs in OUT_DIR (each replaced only when everything succeeded):
+ * guest.qcow2, vmlinuz, initrd.img, guest.conf (written last).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "guestconf.h"
+#include "qmp.h"
+
+#define READY_TEXT "Opened /dev/ttyS0."
+
+static char *opt_qemu, *opt_qemu_img, *opt_firmware, *opt_kernel,
+    *opt_initrd, *opt_out, *opt_append, *opt_machine, *opt_cpu;
+static int opt_memory, opt_timeout = 300;
+
+static GOptionEntry entries[] = {
+    { "qemu", 0, 0, G_OPTION_ARG_FILENAME, &opt_qemu, "qemu-system-x86_64", "BIN" },
+    { "qemu-img", 0, 0, G_OPTION_ARG_FILENAME, &opt_qemu_img, "qemu-img", "BIN" },
+    { "firmware", 0, 0, G_OPTION_ARG_FILENAME, &opt_firmware, "firmware dir (-L)", "DIR" },
+    { "kernel", 0, 0, G_OPTION_ARG_FILENAME, &opt_kernel, "guest kernel", "FILE" },
+    { "initrd", 0, 0, G_OPTION_ARG_FILENAME, &opt_initrd, "guest initramfs", "FILE" },
+    { "out-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_out, "output directory", "DIR" },
+    { "append", 0, 0, G_OPTION_ARG_STRING, &opt_append, "kernel command line", "TEXT" },
+    { "memory", 0, 0, G_OPTION_ARG_INT, &opt_memory, "guest RAM in MB", "MB" },
+    { "machine", 0, 0, G_OPTION_ARG_STRING, &opt_machine, "machine type", "M" },
+    { "cpu", 0, 0, G_OPTION_ARG_STRING, &opt_cpu, "CPU model", "C" },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &opt_timeout, "overall deadline (s)", "S" },
+    { NULL, 0, 0, 0, NULL, NULL, NULL },
+};
+
+static GPid qemu_pid;
+
+static void die(const char *fmt, ...) G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN;
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("make_snapshot: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    if (qemu_pid > 0) {
+        kill(qemu_pid, SIGKILL);
+        waitpid(qemu_pid, NULL, 0);
+    }
+    exit(1);
+}
+
+static void run_sync(char **argv)
+{
+    g_autoptr(GError) err = NULL;
+    int status;
+    g_autofree char *out = NULL, *errout = NULL;
+    if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                      &errout, &status, &err)) {
+        die("cannot run %s: %s", argv[0], err->message);
+    }
+    if (!g_spawn_check_wait_status(status, &err)) {
+        die("%s failed (%s): %s", argv[0], err->message, errout);
+    }
+}
+
+static void copy_file(const char *src, const char *dest)
+{
+    g_autoptr(GError) err = NULL;
+    g_unlink(dest);
+    if (!guest_image_copy(src, dest, &err)) {
+        die("%s", err->message);
+    }
+    chmod(dest, 0644);
+}
+
+/* Has QEMU exited?  Then say so with its log. */
+static void check_alive(const char *qemu_log)
+{
+    int st;
+    if (waitpid(qemu_pid, &st, WNOHANG) == qemu_pid) {
+        g_autofree char *log = NULL;
+        g_file_get_contents(qemu_log, &log, NULL, NULL);
+        qemu_pid = 0;
+        die("QEMU exited during the guest boot (status %d): %s", st,
+            log ? log : "");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GOptionContext) ctx = g_option_context_new("- build the guest snapshot");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+        die("%s", err->message);
+    }
+    if (!opt_qemu || !opt_qemu_img || !opt_kernel || !opt_initrd || !opt_out) {
+        die("--qemu, --qemu-img, --kernel, --initrd and --out-dir are required");
+    }
+    gint64 t0 = g_get_monotonic_time();
+    gint64 deadline = t0 + (gint64)opt_timeout * G_USEC_PER_SEC;
+
+    g_autofree char *out = g_canonicalize_filename(opt_out, NULL);
+    g_mkdir_with_parents(out, 0755);
+    g_autofree char *rundir = g_dir_make_tmp("mt-snapshot.XXXXXX", &err);
+    if (!rundir) {
+        die("%s", err->message);
+    }
+    g_autofree char *qmp_path = g_build_filename(rundir, "qmp.sock", NULL);
+    g_autofree char *ser_path = g_build_filename(rundir, "serial.sock", NULL);
+    g_autofree char *con_path = g_build_filename(rundir, "console.log", NULL);
+    g_autofree char *qemu_log = g_build_filename(rundir, "qemu.log", NULL);
+    g_autofree char *image = g_build_filename(rundir, "guest.qcow2", NULL);
+    g_autofree char *kernel = g_build_filename(rundir, "vmlinuz", NULL);
+    g_autofree char *initrd = g_build_filename(rundir, "initrd.img", NULL);
+
+    /* Boot from the copies that will be published, so what the snapshot
+     * was made with and what restores use are the same files. */
+    copy_file(opt_kernel, kernel);
+    copy_file(opt_initrd, initrd);
+    /* The disk only holds the vmstate: 2560 MB of mostly zero RAM. */
+    char *img_argv[] = { opt_qemu_img, "create", "-q", "-f", "qcow2", image,
+                         "256M", NULL };
+    run_sync(img_argv);
+
+    g_autoptr(GuestConf) conf = guest_conf_new_default();
+    g_free(conf->image);
+    conf->image = g_strdup(image);
+    g_free(conf->kernel);
+    conf->kernel = g_strdup(kernel);
+    g_free(conf->initrd);
+    conf->initrd = g_strdup(initrd);
+    if (opt_append) {
+        g_free(conf->append);
+        conf->append = g_strdup(opt_append);
+    }
+    if (opt_machine) {
+        g_free(conf->machine);
+        conf->machine = g_strdup(opt_machine);
+    }
+    if (opt_cpu) {
+        g_free(conf->cpu);
+        conf->cpu = g_strdup(opt_cpu);
+    }
+    if (opt_memory > 0) {
+        conf->memory_mb = (guint)opt_memory;
+    }
+
+    GuestQemuSetup setup = {
+        .qemu = opt_qemu,
+        .firmware_dir = opt_firmware,
+        .qmp_socket = qmp_path,
+        .serial_socket = ser_path,
+        .console_log = con_path,
+    };
+    g_auto(GStrv) qargv = guest_conf_qemu_argv(conf, &setup);
+    g_autofree char *cmd = g_strjoinv(" ", qargv);
+    printf("guest: booting %s\n", cmd);
+    fflush(stdout);
+
+    int logfd = open(qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (logfd < 0) {
+        die("cannot create %s: %s", qemu_log, g_strerror(errno));
+    }
+    if (!g_spawn_async_with_fds(NULL, qargv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                NULL, NULL, &qemu_pid, -1, logfd, logfd,
+                                &err)) {
+        die("cannot start QEMU: %s", err->message);
+    }
+    close(logfd);
+
+    g_autoptr(QmpClient) qmp = qmp_connect(qmp_path, deadline, &err);
+    if (!qmp) {
+        check_alive(qemu_log);
+        die("%s", err->message);
+    }
+
+    /* The helper prints READY_TEXT on the console right before it blocks
+     * reading ttyS0; /init has already waited for the boot to settle. */
+    for (;;) {
+        g_autofree char *con = NULL;
+        g_file_get_contents(con_path, &con, NULL, NULL);
+        if (con && strstr(con, READY_TEXT)) {
+            break;
+        }
+        check_alive(qemu_log);
+        if (g_get_monotonic_time() >= deadline) {
+            die("timed out after %d s waiting for \"%s\" on the guest "
+                "console; console so far:\n%s", opt_timeout, READY_TEXT,
+                con ? con : "(empty)");
+        }
+        g_usleep(50 * 1000);
+    }
+    gint64 t_ready = g_get_monotonic_time();
+    /* Let the helper get from its printf into read(). */
+    g_usleep(200 * 1000);
+
+    JsonNode *r = qmp_execute(qmp, "stop", NULL, deadline, &err);
+    if (!r) {
+        die("%s", err->message);
+    }
+    json_node_unref(r);
+    g_autofree char *hmp_out = NULL;
+    if (!qmp_hmp(qmp, "savevm ready_for_memory_tracer", deadline, &hmp_out,
+                 &err)) {
+        die("savevm: %s", err->message);
+    }
+    if (hmp_out[0] != '\0') {
+        die("savevm failed: %s", hmp_out);
+    }
+    r = qmp_execute(qmp, "quit", NULL, deadline, &err);
+    if (r) {
+        json_node_unref(r);
+    }
+    g_clear_error(&err);
+    for (;;) {
+        int st;
+        pid_t p = waitpid(qemu_pid, &st, WNOHANG);
+        if (p == qemu_pid) {
+            qemu_pid = 0;
+            break;
+        }
+        if (g_get_monotonic_time() >= deadline) {
+            die("timed out waiting for QEMU to quit after savevm");
+        }
+        g_usleep(20 * 1000);
+    }
+    gint64 t_end = g_get_monotonic_time();
+
+    /* Publish: the data files first, guest.conf (what make checks) last. */
+    const char *names[] = { "guest.qcow2", "vmlinuz", "initrd.img" };
+    const char *srcs[] = { image, kernel, initrd };
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        g_autofree char *dest = g_build_filename(out, names[i], NULL);
+        g_autofree char *tmp = g_strconcat(dest, ".tmp", NULL);
+        g_unlink(tmp);
+        copy_file(srcs[i], tmp);
+        if (g_rename(tmp, dest) < 0) {
+            die("cannot rename %s: %s", tmp, g_strerror(errno));
+        }
+        g_unlink(srcs[i]);
+    }
+    g_autofree char *conf_path = g_build_filename(out, "guest.conf", NULL);
+    g_free(conf->image);
+    conf->image = g_build_filename(out, "guest.qcow2", NULL);
+    g_free(conf->kernel);
+    conf->kernel = g_build_filename(out, "vmlinuz", NULL);
+    g_free(conf->initrd);
+    conf->initrd = g_build_filename(out, "initrd.img", NULL);
+    if (!guest_conf_save(conf, conf_path, &err)) {
+        die("%s", err->message);
+    }
+    g_autofree char *con = NULL;
+    g_file_get_contents(con_path, &con, NULL, NULL);
+    g_autofree char *con_dest = g_build_filename(out, "build-console.log", NULL);
+    if (con) {
+        g_file_set_contents(con_dest, con, -1, NULL);
+    }
+    g_unlink(con_path);
+    g_unlink(qemu_log);
+    g_rmdir(rundir);
+
+    printf("guest: snapshot ready_for_memory_tracer saved in %s/guest.qcow2 "
+           "(boot to ready %.1f s, savevm+quit %.1f s)\n", out,
+           (double)(t_ready - t0) / G_USEC_PER_SEC,
+           (double)(t_end - t_ready) / G_USEC_PER_SEC);
+    return 0;
+}

@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * run_executables_from_serial: the guest half of memory_tracer's serial
+ * channel.  It opens /dev/ttyS0 in raw mode, receives executable1 and
+ * executable2 (protocol: include/memory_tracer/serial_protocol.h), writes
+ * them to /tmp, runs executable1 with ttyS0 as its stdin/stdout/stderr,
+ * reports how it ended, and waits for the next upload.
+ *
+ * The snapshot ready_for_memory_tracer is taken while this program is
+ * blocked reading ttyS0 right after printing "Opened /dev/ttyS0.".
+ *
+ * Status lines go to stdout, the guest console (ttyS1), never to ttyS0,
+ * which carries only the protocol and the workload's own I/O.
+ *
+ * Built static with musl-gcc; no stdio on the tty, no system().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "memory_tracer/serial_protocol.h"
+
+static int tty = -1;
+static MtCrc32Table crc_table;
+
+/* Input buffer: the tty is read in blocks; the protocol parser takes bytes
+ * from here.  Bytes after the second file (none, normally) are kept and
+ * reach the next sync scan, not the workload. */
+static unsigned char inbuf[64 * 1024];
+static size_t in_pos, in_len;
+
+static void status(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+static bool fill(void)
+{
+    for (;;) {
+        ssize_t n = read(tty, inbuf, sizeof(inbuf));
+        if (n > 0) {
+            in_pos = 0;
+            in_len = (size_t)n;
+            return true;
+        }
+        if (n == 0) {
+            /* Raw tty with VMIN=1 returns 0 only on hangup; keep waiting
+             * rather than spinning. */
+            sleep(1);
+            continue;
+        }
+        if (errno != EINTR && errno != EAGAIN) {
+            status("read from " MT_GUEST_TTY " failed: %s", strerror(errno));
+            return false;
+        }
+    }
+}
+
+static int get_byte(void)
+{
+    if (in_pos == in_len && !fill()) {
+        return -1;
+    }
+    return inbuf[in_pos++];
+}
+
+static bool write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return false;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+static void send_frame(const char *buf, int len)
+{
+    if (len < 0 || !write_all(tty, buf, (size_t)len)) {
+        status("failed to send a frame to " MT_GUEST_TTY ": %s",
+               strerror(errno));
+    }
+    tcdrain(tty);
+}
+
+static int set_raw(int fd)
+{
+    struct termios t;
+    if (tcgetattr(fd, &t) < 0) {
+        return -1;
+    }
+    cfmakeraw(&t);
+    t.c_cflag |= CLOCAL | CREAD;
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+    /* The 16550's receive-FIFO timeout is a few character times: a higher
+     * rate makes the tail of each upload arrive sooner. */
+    cfsetispeed(&t, B115200);
+    cfsetospeed(&t, B115200);
+    return tcsetattr(fd, TCSANOW, &t);
+}
+
+/* Scan the input for "MTSYNC <nonce>\n"; anything before it is ignored. */
+static bool wait_sync(char *nonce)
+{
+    static const char prefix[] = MT_SYNC_PREFIX;
+    size_t matched = 0;
+    for (;;) {
+        int c = get_byte();
+        if (c < 0) {
+            return false;
+        }
+        if (c == prefix[matched]) {
+            if (++matched < sizeof(prefix) - 1) {
+                continue;
+            }
+            size_t i;
+            for (i = 0; i < MT_NONCE_LEN; i++) {
+                c = get_byte();
+                if (c < 0) {
+                    return false;
+                }
+                if (!mt_is_hex_lower((char)c)) {
+                    break;
+                }
+                nonce[i] = (char)c;
+            }
+            if (i == MT_NONCE_LEN && (c = get_byte()) == '\n') {
+                nonce[MT_NONCE_LEN] = '\0';
+                return true;
+            }
+            if (c < 0) {
+                return false;
+            }
+            matched = c == prefix[0] ? 1 : 0;
+        } else {
+            matched = c == prefix[0] ? 1 : 0;
+        }
+    }
+}
+
+static bool read_line(char *line, size_t size)
+{
+    size_t n = 0;
+    for (;;) {
+        int c = get_byte();
+        if (c < 0) {
+            return false;
+        }
+        if (c == '\n') {
+            line[n] = '\0';
+            return true;
+        }
+        if (n + 1 >= size) {
+            line[n] = '\0';
+            return false;
+        }
+        line[n++] = (char)c;
+    }
+}
+
+/* Receive one file.  Returns true after sending ACK, false after NAK. */
+static bool receive_file(unsigned want_index, const char *path)
+{
+    char line[MT_LINE_MAX], frame[MT_LINE_MAX];
+    unsigned index;
+    uint64_t size;
+    uint32_t crc;
+
+    if (!read_line(line, sizeof(line)) ||
+        !mt_parse_file_header(line, &index, &size, &crc) ||
+        index != want_index) {
+        status("Bad file header for executable%u.", want_index);
+        send_frame(frame, mt_format_nak(frame, sizeof(frame), want_index,
+                                        "bad-header"));
+        return false;
+    }
+    status("Received executable_size: %llu", (unsigned long long)size);
+    if (size > MT_MAX_FILE_SIZE) {
+        status("executable%u is too large (limit %llu bytes).", index,
+               (unsigned long long)MT_MAX_FILE_SIZE);
+        send_frame(frame, mt_format_nak(frame, sizeof(frame), index,
+                                        "too-large"));
+        return false;
+    }
+    status("Received expected_crc32: %08x", (unsigned)crc);
+
+    int fd = -1;
+    bool write_ok = true;
+    if (size > 0) {
+        unlink(path);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700);
+        if (fd < 0) {
+            status("failed to open %s: %s", path, strerror(errno));
+            write_ok = false;
+        }
+    }
+
+    /* Stream the payload straight to the file; the CRC is checked at the
+     * end and a bad file is removed. */
+    uint32_t got = 0;
+    uint64_t left = size;
+    while (left > 0) {
+        if (in_pos == in_len && !fill()) {
+            return false;
+        }
+        size_t chunk = in_len - in_pos;
+        if (chunk > left) {
+            chunk = (size_t)left;
+        }
+        got = mt_crc32_update(&crc_table, got, inbuf + in_pos, chunk);
+        if (write_ok && !write_all(fd, inbuf + in_pos, chunk)) {
+            status("failed to write %s: %s", path, strerror(errno));
+            write_ok = false;
+        }
+        in_pos += chunk;
+        left -= chunk;
+    }
+    if (fd >= 0) {
+        if (write_ok && fchmod(fd, 0755) < 0) {
+            status("failed to chmod %s: %s", path, strerror(errno));
+            write_ok = false;
+        }
+        if (close(fd) < 0 && write_ok) {
+            status("failed to close %s: %s", path, strerror(errno));
+            write_ok = false;
+        }
+    }
+    if (got != crc) {
+        status("Checksum check failed for executable%u: expected %08x, "
+               "computed %08x.", index, (unsigned)crc, (unsigned)got);
+        if (size > 0) {
+            unlink(path);
+        }
+        send_frame(frame, mt_format_nak(frame, sizeof(frame), index,
+                                        "checksum"));
+        return false;
+    }
+    if (!write_ok) {
+        unlink(path);
+        send_frame(frame, mt_format_nak(frame, sizeof(frame), index,
+                                        "write-error"));
+        return false;
+    }
+    if (size > 0) {
+        status("Received executable and wrote it to local file.");
+    }
+    send_frame(frame, mt_format_ack(frame, sizeof(frame), index, size, crc));
+    status("Done Receiving executable%u.", index);
+    return true;
+}
+
+static void run_executable1(const char *nonce)
+{
+    char frame[MT_LINE_MAX];
+    bool signaled = false;
+    int code = 127;
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        status("fork failed: %s", strerror(errno));
+    } else if (pid == 0) {
+        /* The tty is not made the controlling terminal: tools such as
+         * timeout(1) that move the workload to another process group can
+         * still read it. */
+        if (dup2(tty, 0) < 0 || dup2(tty, 1) < 0 || dup2(tty, 2) < 0) {
+            _exit(127);
+        }
+        if (tty > 2) {
+            close(tty);
+        }
+        signal(SIGPIPE, SIG_DFL);
+        if (chdir("/tmp") < 0) {
+            /* run from wherever we are */
+        }
+        execl(MT_GUEST_EXECUTABLE1, MT_GUEST_EXECUTABLE1, (char *)NULL);
+        static const char msg[] = "run_executables_from_serial: exec "
+                                  MT_GUEST_EXECUTABLE1 " failed\n";
+        if (write(2, msg, sizeof(msg) - 1) < 0) {
+            /* nothing left to tell */
+        }
+        _exit(127);
+    } else {
+        int st;
+        while (waitpid(pid, &st, 0) < 0) {
+            if (errno != EINTR) {
+                status("waitpid failed: %s", strerror(errno));
+                st = 127 << 8;
+                break;
+            }
+        }
+        if (WIFSIGNALED(st)) {
+            signaled = true;
+            code = WTERMSIG(st);
+        } else {
+            code = WEXITSTATUS(st);
+        }
+        status("executable1 ended: %s %d.", signaled ? "signal" : "exit",
+               code);
+    }
+    send_frame(frame, mt_format_exit(frame, sizeof(frame), nonce, signaled,
+                                     code));
+}
+
+int main(void)
+{
+    char nonce[MT_NONCE_LEN + 1], frame[MT_LINE_MAX];
+
+    mt_crc32_table_init(&crc_table);
+    signal(SIGPIPE, SIG_IGN);
+
+    tty = open(MT_GUEST_TTY, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (tty < 0) {
+        status("failed to open " MT_GUEST_TTY ". errno: %d", errno);
+        return 1;
+    }
+    if (set_raw(tty) < 0) {
+        status("failed to set " MT_GUEST_TTY " to raw mode: %s",
+               strerror(errno));
+        return 1;
+    }
+    /* Drop whatever arrived before we were ready. */
+    tcflush(tty, TCIFLUSH);
+    status("Opened " MT_GUEST_TTY ".");
+
+    for (;;) {
+        if (!wait_sync(nonce)) {
+            return 1;
+        }
+        status("Received sync bytes.");
+        send_frame(frame, mt_format_hello(frame, sizeof(frame), nonce));
+        if (!receive_file(1, MT_GUEST_EXECUTABLE1)) {
+            continue;
+        }
+        unlink(MT_GUEST_EXECUTABLE2);
+        if (!receive_file(2, MT_GUEST_EXECUTABLE2)) {
+            continue;
+        }
+        run_executable1(nonce);
+    }
+}

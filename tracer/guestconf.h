@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * guest.conf: how a guest image's snapshot must be restored.  A snapshot
+ * only loads into a machine configured exactly as the one that saved it
+ * (machine type, CPU, RAM, -kernel/-initrd/-append, devices), so the image
+ * builder (guest/make_snapshot.c) and memory_tracer both compose QEMU's
+ * command line from this one file with guest_conf_qemu_argv().
+ *
+ * Format: "key=value" lines, '#' comments, blank lines ignored.  Relative
+ * paths are relative to the file's directory.  Keys:
+ *
+ *   format=1                  version of this file's layout
+ *   image=guest.qcow2         qcow2 image holding the snapshot (vmstate)
+ *   snapshot=ready_for_memory_tracer
+ *   kernel=vmlinuz            -kernel (optional: absent for images that boot
+ *   initrd=initrd.img         -initrd  from their own disk)
+ *   append=console=ttyS1 ...  -append
+ *   machine=pc-i440fx-7.2     -machine (versioned: the device layout of an
+ *                             alias like "pc" may change between QEMUs)
+ *   cpu=qemu64                -cpu
+ *   memory_mb=2560            -m
+ *   smp=1                     -smp (the tracer supports one vCPU)
+ *   drive_if=none             how the image is attached: "none" (only holds
+ *                             the vmstate; the embedded guest runs from its
+ *                             initramfs) or "ide" (-hda style, for images
+ *                             that boot from disk)
+ *
+ * Serial layout (fixed, not a key): ttyS0 = the protocol channel, a unix
+ * socket QEMU listens on; ttyS1 = the guest console, written to a file.
+ */
+#ifndef MEMORY_TRACER_GUESTCONF_H
+#define MEMORY_TRACER_GUESTCONF_H
+
+#include <glib.h>
+
+#define GUEST_CONF_ERROR guest_conf_error_quark()
+GQuark guest_conf_error_quark(void);
+
+typedef enum {
+    GUEST_CONF_ERROR_IO,
+    GUEST_CONF_ERROR_PARSE,
+} GuestConfErrorCode;
+
+typedef struct GuestConf {
+    char *image;            /* absolute paths after guest_conf_load() */
+    char *snapshot;
+    char *kernel;           /* NULL: no -kernel/-initrd/-append */
+    char *initrd;
+    char *append;
+    char *machine;
+    char *cpu;
+    guint memory_mb;
+    guint smp;
+    char *drive_if;
+} GuestConf;
+
+/* The embedded guest's settings, with paths relative to build/guest. */
+GuestConf *guest_conf_new_default(void);
+
+/* Parse @path; unknown keys are an error (a typo must not be ignored). */
+GuestConf *guest_conf_load(const char *path, GError **err);
+
+/* Write @conf to @path (atomically, through a temporary file).  Paths inside
+ * @path's directory are written relative to it. */
+gboolean guest_conf_save(const GuestConf *conf, const char *path,
+                         GError **err);
+
+void guest_conf_free(GuestConf *conf);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(GuestConf, guest_conf_free)
+
+/* The run-specific parts of QEMU's command line. */
+typedef struct GuestQemuSetup {
+    const char *qemu;           /* qemu-system-x86_64 */
+    const char *firmware_dir;   /* -L; NULL: QEMU's default */
+    const char *image;          /* the image to attach; NULL: conf->image.
+                                 * Runs pass a throw-away copy (see
+                                 * guest_image_copy()). */
+    const char *qmp_socket;     /* QEMU listens here */
+    const char *serial_socket;  /* ttyS0: QEMU listens here */
+    const char *console_log;    /* ttyS1 output file; NULL: discarded */
+    gboolean loadvm;            /* restore conf->snapshot (-loadvm) */
+    gboolean start_paused;      /* -S */
+} GuestQemuSetup;
+
+/*
+ * Compose QEMU's argv (NULL-terminated, g_strfreev()) from @conf and @setup.
+ * Nothing passes through a shell.  Callers may append their own options
+ * (e.g. trace settings) after these.
+ */
+GStrv guest_conf_qemu_argv(const GuestConf *conf, const GuestQemuSetup *setup);
+
+/*
+ * Copy the image @src to @dest (which must not exist) for one run, so the
+ * run cannot change the original: -loadvm needs a writable image, and
+ * QEMU's own snapshot=on overlay hides the internal snapshots.  Uses a
+ * reflink or copy_file_range where the filesystem allows.
+ */
+gboolean guest_image_copy(const char *src, const char *dest, GError **err);
+
+#endif /* MEMORY_TRACER_GUESTCONF_H */

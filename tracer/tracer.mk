@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# tracer/: the memory_tracer CLI and the modules it shares.
+#
+# Two parts, two owners -- keep this file simple:
+#  * TRACER_COMMON_SRCS: modules shared by the CLI, the tests and the guest
+#    image builder (QMP client, serial channel, guest.conf).  They are
+#    archived into $(LIBTRACER) = build/obj/libtracer.a; link it with
+#    $(GLIB_LIBS).
+#  * The memory_tracer binary: its rule goes at the end of this file (CLI).
+#    $(OBJ)/tracer/%.o builds any tracer/*.c with TRACER_CFLAGS.
+
+OBJ := $(BUILD)/obj
+TRACER_CFLAGS = $(CFLAGS) $(WARN) -Iinclude -Itracer $(GLIB_CFLAGS) -MMD -MP
+
+TRACER_COMMON_SRCS := tracer/qmp.c tracer/serial.c tracer/guestconf.c
+TRACER_COMMON_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(TRACER_COMMON_SRCS))
+LIBTRACER := $(OBJ)/libtracer.a
+
+$(OBJ)/tracer/%.o: tracer/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(TRACER_CFLAGS) -c $< -o $@
+
+$(LIBTRACER): $(TRACER_COMMON_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+-include $(TRACER_COMMON_OBJS:.o=.d)
+
+.PHONY: tracer
+tracer: $(LIBTRACER)
+
+# ---- memory_tracer CLI (below) ----
+# Owner: the CLI engineer.  build/bin/memory_tracer and its man page.
+
+MEMORY_TRACER := $(BIN)/memory_tracer
+CLI_SRCS := tracer/main.c tracer/options.c tracer/session.c tracer/native.c \
+	tracer/workload.c tracer/analysis.c tracer/child.c tracer/runtime.c \
+	tracer/report.c tracer/monitor.c
+CLI_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRCS))
+
+$(MEMORY_TRACER): $(CLI_OBJS) $(LIBTRACER)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(LIBTRACER) $(GLIB_LIBS) -lm
+
+-include $(CLI_OBJS:.o=.d)
+
+tracer: $(MEMORY_TRACER)
+
+.PHONY: install-tracer
+install: install-tracer
+install-tracer: $(MEMORY_TRACER)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(MEMORY_TRACER) $(DESTDIR)$(PREFIX)/bin/memory_tracer
+	install -m 0644 tracer/memory_tracer.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man1/memory_tracer.1
+	@if [ -x $(BIN)/qemu-system-x86_64 ]; then \
+		install -d $(DESTDIR)$(PREFIX)/libexec/memory_tracer \
+			$(DESTDIR)$(PREFIX)/share/memory_tracer; \
+		install -m 0755 $(BIN)/qemu-system-x86_64 \
+			$(DESTDIR)$(PREFIX)/libexec/memory_tracer/; \
+		cp -r $(BUILD)/share/qemu $(DESTDIR)$(PREFIX)/share/memory_tracer/qemu; \
+	fi
+	@if [ -f $(BUILD)/guest/guest.conf ]; then \
+		install -d $(DESTDIR)$(PREFIX)/share/memory_tracer/guest; \
+		cp $(BUILD)/guest/guest.conf $(BUILD)/guest/guest.qcow2 \
+			$(BUILD)/guest/vmlinuz $(BUILD)/guest/initrd.img \
+			$(DESTDIR)$(PREFIX)/share/memory_tracer/guest/ 2>/dev/null || true; \
+	fi
