@@ -25,7 +25,9 @@
  *   out=PATH   where the records go (required)
  *   buf_kib=N  size of one buffer in KiB (default 256)
  *   nbuf=N     buffers in the pool (default 16)
- * At exit it prints `gmbeoo_plugin: records=N dropped=N` through QEMU's log.
+ *   stats=PATH also write the exit line to PATH
+ * At exit it prints `gmbeoo_plugin: records=N dropped=N` through QEMU's log
+ * (seen with -d plugin).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +60,7 @@ typedef struct Vcpu {
 } Vcpu;
 
 static const char *out_path;
+static const char *stats_path;  /* optional: the exit line goes here too */
 static size_t buf_records = 256 * 1024 / GMBEOO_RECORD_SIZE;
 static unsigned nbuf = 16;
 
@@ -261,6 +264,13 @@ static void plugin_exit(qemu_plugin_id_t id, void *p)
     snprintf(msg, sizeof(msg), "gmbeoo_plugin: records=%" PRIu64 " dropped=%" PRIu64 "\n",
              written_records, dropped);
     qemu_plugin_outs(msg);
+    if (stats_path) {
+        FILE *f = fopen(stats_path, "w");
+        if (f) {
+            fputs(msg, f);
+            fclose(f);
+        }
+    }
 }
 
 static int parse_uint(const char *opt, const char *val, unsigned long lo,
@@ -295,6 +305,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
         }
         if (strncmp(argv[i], "out=", 4) == 0) {
             out_path = eq + 1;
+        } else if (strncmp(argv[i], "stats=", 6) == 0) {
+            stats_path = eq + 1;
         } else if (strncmp(argv[i], "buf_kib=", 8) == 0) {
             if (parse_uint("buf_kib", eq + 1, 4, 1u << 20, &v) < 0) {
                 return -1;
@@ -306,7 +318,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
             }
             nbuf = (unsigned)v;
         } else {
-            fprintf(stderr, "gmbeoo_plugin: unknown option '%s' (out=, buf_kib=, nbuf=)\n",
+            fprintf(stderr, "gmbeoo_plugin: unknown option '%s' (out=, stats=, buf_kib=, nbuf=)\n",
                     argv[i]);
             return -1;
         }

@@ -1,0 +1,544 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The benchmark behind `make bench` (PRESET=full) and `make bench-quick`
+# (PRESET=quick).  It runs every workload under every configuration several
+# times, interleaved (rep 1 of everything, then rep 2, ...), so slow drift of
+# the machine spreads over all configurations alike; reports medians with
+# min-max; prints a table; writes bench/results/<date>-<host>.md plus a PNG of
+# the traced/untraced ratio against the sampling ratio.
+#
+# Configurations (all through the memory_tracer CLI):
+#   native        --dont_use_qemu (the static workload runs on the host)
+#   untraced      --dont_trace on our patched QEMU
+#   stock         --dont_trace on stock Debian QEMU 7.2 (bench/stock_qemu.sh)
+#   full_sa       GMBEOO B=0,R=0 into simple_analysis
+#   full_drain    GMBEOO B=0,R=0 into bench/drain.c (reads and counts only)
+#   B16R10, B3R4  GMBEOO sampled into simple_analysis
+#   plugin        --dont_trace, with bench/plugin/gmbeoo_plugin.so loaded on
+#                 the same patched binary, writing the same records into a
+#                 FIFO read by drain
+#   libmem        --dont_trace with QEMU's tests/plugin/mem.c (inline=on)
+# The plugin configurations need extra QEMU arguments; the CLI has no switch
+# for that, so each runs a copy of memory_tracer from a directory laid out
+# like build/ (bin/, guest/, share/qemu) whose bin/qemu-system-x86_64 is a
+# two-line wrapper that execs the real binary with -plugin appended.  The
+# CLI finds the emulator and the embedded guest relative to itself, so no
+# option and no code of the CLI changes.  The stock configuration works the
+# same way with the stock binary in place of the wrapper.
+#
+# usage: bench/bench.sh full|quick        (env: BENCH_REPS overrides reps)
+set -uo pipefail
+
+preset=${1:-quick}
+case $preset in full|quick) ;; *) echo "usage: bench.sh full|quick" >&2; exit 2 ;; esac
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+build="$top/build"
+bin="$build/bin"
+out="$build/bench"
+wl="$out/workloads"
+mt="$bin/memory_tracer"
+sa="$bin/simple_analysis"
+drain="$out/drain"
+host=$(hostname -s 2>/dev/null || hostname)
+stamp=$(date +%Y-%m-%d)
+results_dir="$here/results"
+report="$results_dir/$stamp-$host.md"
+plot_png="$results_dir/$stamp-$host-sampling.png"
+work=$(mktemp -d "${TMPDIR:-/tmp}/mt-bench.XXXXXX")
+runs="$work/runs.tsv"
+trap 'rm -rf "$work"' EXIT
+per_run_timeout=${BENCH_RUN_TIMEOUT:-300}
+
+# ---------------------------------------------------------------- the plan
+if [ "$preset" = full ]; then
+    reps=${BENCH_REPS:-5}
+    main_workloads=(mem_loop)
+    main_configs=(native untraced stock full_sa full_drain B16R10 B3R4 plugin libmem)
+    other_workloads=(pointer_chase syscall_heavy busybox_gzip busybox_sort busybox_md5sum)
+    other_configs=(native untraced full_drain B16R10 plugin)
+    other_reps=3
+    sweep_b0=(1 2 4 6 8 10)         # R values, B=0, mem_loop into drain
+    sweep_b16=(2 4 6 8)             # R values, B=16 (R=10 is the B16R10 config)
+    sweep_reps=3
+    trivial_reps=5
+    pipe_mib=4096
+    pipe_reps=3
+else
+    reps=${BENCH_REPS:-3}
+    main_workloads=(mem_loop)
+    main_configs=(native untraced stock full_sa full_drain B16R10 B3R4 plugin libmem)
+    other_workloads=(syscall_heavy busybox_gzip)
+    other_configs=(untraced full_drain B16R10)
+    other_reps=1
+    sweep_b0=(2 6 10)
+    sweep_b16=()
+    sweep_reps=1
+    trivial_reps=3
+    pipe_mib=1024
+    pipe_reps=1
+fi
+
+say() { echo "bench: $*" >&2; }
+
+# ------------------------------------------------------------ prerequisites
+missing=()
+for f in "$mt" "$bin/qemu-system-x86_64" "$sa" "$drain" "$build/guest/guest.qcow2"; do
+    [ -e "$f" ] || missing+=("$f")
+done
+have_cli=1
+if [ ${#missing[@]} -gt 0 ]; then
+    have_cli=0
+    say "not built yet: ${missing[*]}"
+    say "only the standalone parts (pipe ceiling) run; the report says so."
+fi
+stock_bin="$out/stock/bin/qemu-system-x86_64"
+have_stock=1
+[ -x "$stock_bin" ] || { have_stock=0; say "no stock QEMU ($stock_bin): stock runs skipped"; }
+
+# A directory laid out like build/ so a copy of memory_tracer in its bin/
+# finds this emulator, the embedded guest and the firmware.
+make_variant() {    # name emulator-or-wrapper-text
+    local name=$1 emu=$2 d="$out/variants/$1"
+    rm -rf "$d"
+    mkdir -p "$d/bin" "$d/share"
+    cp "$mt" "$d/bin/memory_tracer"
+    ln -s "$build/guest" "$d/guest"
+    ln -s "$build/share/qemu" "$d/share/qemu"
+    if [ -x "$emu" ]; then
+        cp "$emu" "$d/bin/qemu-system-x86_64"
+    else
+        printf '#!/bin/sh\n%s\n' "$emu" > "$d/bin/qemu-system-x86_64"
+        chmod 0755 "$d/bin/qemu-system-x86_64"
+    fi
+}
+
+plugin_fifo="$work/plugin.fifo"
+plugin_stats="$work/plugin.stats"
+if [ $have_cli = 1 ]; then
+    [ $have_stock = 1 ] && make_variant stock "$stock_bin"
+    make_variant plugin "exec '$bin/qemu-system-x86_64' \"\$@\" -plugin '$out/gmbeoo_plugin.so,out=$plugin_fifo,stats=$plugin_stats'"
+    make_variant libmem "exec '$bin/qemu-system-x86_64' \"\$@\" -plugin '$out/libmem.so,inline=on'"
+fi
+
+# ------------------------------------------------------------ one run
+# Workload -> host path and whether it prints its own markers.
+workload_path() {
+    case $1 in
+        busybox_*) echo "$wl/$preset/$1.sh" ;;
+        upload_1mib|true_workload) echo "$wl/$1" ;;
+        *) echo "$wl/$preset/$1" ;;
+    esac
+}
+own_markers() { case $1 in upload_1mib|true_workload|guest_date) return 1 ;; *) return 0 ;; esac; }
+
+# Peak RSS (VmHWM, KiB) of memory_tracer and of its QEMU child, polled every
+# 0.1 s.  PID is timeout(1)'s: the tracer is its child, QEMU a grandchild
+# (the plugin wrappers exec, so QEMU keeps the wrapper's pid).
+hwm() {     # pid -> prints VmHWM or nothing
+    local k v _
+    while read -r k v _; do
+        [ "$k" = VmHWM: ] && { echo "$v"; return; }
+    done < "/proc/$1/status" 2>/dev/null
+}
+poll_rss() {    # pid outfile
+    local pid=$1 outf=$2 m=0 q=0 c g v comm
+    while kill -0 "$pid" 2>/dev/null; do
+        for c in $(pgrep -P "$pid" 2>/dev/null); do
+            v=$(hwm "$c"); [ -n "$v" ] && [ "$v" -gt "$m" ] && m=$v
+            for g in $(pgrep -P "$c" 2>/dev/null); do
+                comm=$(cat "/proc/$g/comm" 2>/dev/null) || continue
+                case $comm in qemu-system*) ;; *) continue ;; esac
+                v=$(hwm "$g"); [ -n "$v" ] && [ "$v" -gt "$q" ] && q=$v
+            done
+        done
+        sleep 0.1
+    done
+    echo "$m $q" > "$outf"
+}
+
+num() {     # file key -> first integer after "key:" or "-"
+    local v
+    v=$(grep -a -o -m1 "$2:[[:space:]]*[0-9][0-9]*" "$1" 2>/dev/null | grep -o '[0-9]*$' | head -1)
+    echo "${v:--}"
+}
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# run_one workload config rep: one memory_tracer run, one line in $runs.
+run_one() {
+    local w=$1 cfg=$2 rep=$3 path exe="$mt" args=() tool="" drain_pid="" r
+    r="$work/run-$w-$cfg-$rep"
+    if [ "$w" = guest_date ]; then
+        args=(--workload_path_on_guest /bin/date)
+    else
+        path=$(workload_path "$w")
+        args=(--workload_path_on_host "$path")
+        own_markers "$w" && args+=(--dont_add_communications_with_host_to_workload)
+    fi
+    case $cfg in
+        native)     args+=(--dont_use_qemu) ;;
+        untraced)   args+=(--dont_trace) ;;
+        stock)      [ $have_stock = 1 ] || return 0
+                    exe="$out/variants/stock/bin/memory_tracer"; args+=(--dont_trace) ;;
+        full_sa)    tool=sa; args+=(--analysis_tool_path "$sa" --print_trace_info) ;;
+        full_drain) tool=drain; args+=(--analysis_tool_path "$drain" --print_trace_info) ;;
+        B*R*)       local b=${cfg#B}; b=${b%R*}; local rr=${cfg#*R}
+                    tool=sa; args+=(--analysis_tool_path "$sa" --print_trace_info
+                                    --log_of_GMBE_block_len "$b"
+                                    --log_of_GMBE_tracing_ratio "$rr") ;;
+        sweep_B*R*) local b=${cfg#sweep_B}; b=${b%R*}; local rr=${cfg##*R}
+                    tool=drain; args+=(--analysis_tool_path "$drain" --print_trace_info
+                                       --log_of_GMBE_block_len "$b"
+                                       --log_of_GMBE_tracing_ratio "$rr") ;;
+        plugin)     exe="$out/variants/plugin/bin/memory_tracer"; args+=(--dont_trace)
+                    rm -f "$plugin_fifo" "$plugin_stats"; mkfifo "$plugin_fifo"
+                    "$drain" "$plugin_fifo" > "$r.plugin_drain" 2>&1 &
+                    drain_pid=$! ;;
+        libmem)     exe="$out/variants/libmem/bin/memory_tracer"; args+=(--dont_trace) ;;
+        *)          say "unknown config $cfg"; return 1 ;;
+    esac
+    echo "$exe ${args[*]}" > "$r.cmd"
+    local t0 t1 rc pid
+    t0=$(now_ms)
+    timeout --kill-after=10 "$per_run_timeout" "$exe" "${args[@]}" > "$r.out" 2> "$r.err" < /dev/null &
+    pid=$!
+    poll_rss "$pid" "$r.rss" &
+    local poller=$!
+    wait "$pid"; rc=$?
+    t1=$(now_ms)
+    wait "$poller" 2>/dev/null
+    local rss_mt rss_q
+    read -r rss_mt rss_q < "$r.rss" 2>/dev/null || { rss_mt=-; rss_q=-; }
+    local dur events written dropped recs
+    dur=$(num "$r.out" tracing_duration_in_milliseconds)
+    events=$(num "$r.out" num_of_GMBE_events_since_enabling_GMBEOO)
+    written=$(num "$r.out" num_of_events_written_to_trace_buf)
+    dropped=$(num "$r.out" num_of_dropped_events)
+    if [ "$written" != - ] && [ "$dropped" = - ]; then dropped=0; fi
+    case $tool in
+        sa)    recs=$(num "$r.out" num_of_mem_accesses) ;;
+        drain) recs=$(num "$r.out" num_of_records) ;;
+        *)     recs=- ;;
+    esac
+    if [ -n "$drain_pid" ]; then
+        kill -USR1 "$drain_pid" 2>/dev/null
+        sleep 0.2
+        if kill -0 "$drain_pid" 2>/dev/null; then
+            # Still blocked: in open() if QEMU never opened the FIFO, or
+            # waiting for EOF.  Give it a writer that closes at once.
+            timeout 1 sh -c ': > "$1"' sh "$plugin_fifo" 2>/dev/null
+            sleep 0.2
+            kill -USR1 "$drain_pid" 2>/dev/null
+            sleep 0.2
+            kill -0 "$drain_pid" 2>/dev/null && kill -KILL "$drain_pid" 2>/dev/null
+        fi
+        wait "$drain_pid" 2>/dev/null
+        recs=$(num "$r.plugin_drain" num_of_records)
+        local pd
+        pd=$(grep -o 'dropped=[0-9]*' "$plugin_stats" 2>/dev/null | cut -d= -f2)
+        dropped=${pd:--}
+    fi
+    [ "$rc" = 0 ] || say "FAILED ($rc): $w $cfg rep $rep: $(tail -2 "$r.err" | tr '\n' ' ')"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+        "$w" "$cfg" "$rep" "$rc" "$((t1 - t0))" "$dur" "$events" "$written" \
+        "$dropped" "$recs" "$rss_mt" "$rss_q" >> "$runs"
+    printf 'bench: %-15s %-12s rep %s rc=%s wall=%sms traced=%sms events=%s dropped=%s\n' \
+        "$w" "$cfg" "$rep" "$rc" "$((t1 - t0))" "$dur" "$events" "$dropped" >&2
+    # Keep the last output of each kind for the report's "commands" section.
+    cp "$r.cmd" "$work/cmd-$w-$cfg" 2>/dev/null
+    [ "$rc" = 0 ] && rm -f "$r.out" "$r.err" "$r.plugin_drain"
+    return 0
+}
+
+# ------------------------------------------------------------ pipe ceiling
+pipe_tsv="$work/pipe.tsv"
+: > "$pipe_tsv"
+run_pipe() {
+    local mode=$1 line
+    line=$("$out/pipe_ceiling" "$mode" "$pipe_mib" 256 2>&1) || { say "pipe_ceiling $mode failed: $line"; return; }
+    echo "$line" >&2
+    printf '%s\t%s\t%s\n' "$mode" \
+        "$(echo "$line" | grep -o 'records_per_s=[0-9.]*' | cut -d= -f2)" \
+        "$(echo "$line" | grep -o 'gib_per_s=[0-9.]*' | cut -d= -f2)" >> "$pipe_tsv"
+}
+
+# ------------------------------------------------------------ run it all
+printf 'workload\tconfig\trep\trc\twall_ms\ttraced_ms\tevents\twritten\tdropped\ttool_records\trss_cli_kib\trss_qemu_kib\n' > "$runs"
+start_all=$(date +%s)
+say "preset $preset: $reps reps of ${main_workloads[*]} x ${main_configs[*]}"
+for ((p = 1; p <= pipe_reps; p++)); do run_pipe write; run_pipe vmsplice; done
+if [ $have_cli = 1 ]; then
+    for ((rep = 1; rep <= reps; rep++)); do
+        for w in "${main_workloads[@]}"; do
+            for c in "${main_configs[@]}"; do run_one "$w" "$c" "$rep"; done
+        done
+        if [ "$rep" -le "$other_reps" ]; then
+            for w in "${other_workloads[@]}"; do
+                for c in "${other_configs[@]}"; do run_one "$w" "$c" "$rep"; done
+            done
+        fi
+        if [ "$rep" -le "$sweep_reps" ]; then
+            for r in "${sweep_b0[@]}"; do run_one mem_loop "sweep_B0R$r" "$rep"; done
+            for r in ${sweep_b16[@]+"${sweep_b16[@]}"}; do run_one mem_loop "sweep_B16R$r" "$rep"; done
+        fi
+        if [ "$rep" -le "$trivial_reps" ]; then
+            run_one guest_date untraced "$rep"
+            run_one guest_date full_sa "$rep"
+            run_one true_workload untraced "$rep"
+            run_one upload_1mib untraced "$rep"
+        fi
+    done
+fi
+elapsed=$(( $(date +%s) - start_all ))
+
+# ------------------------------------------------------------ statistics
+# stats workload config column -> "median min max n" over successful runs.
+stats() {
+    awk -F'\t' -v w="$1" -v c="$2" -v col="$3" '
+        NR > 1 && $1 == w && $2 == c && $4 == 0 && $col != "-" { v[n++] = $col + 0 }
+        END {
+            if (n == 0) { print "- - - 0"; exit }
+            for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+            med = (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
+            printf "%s %s %s %d\n", med, v[0], v[n - 1], n
+        }' "$runs"
+}
+col() { case $1 in wall) echo 5 ;; traced) echo 6 ;; events) echo 7 ;; written) echo 8 ;;
+        dropped) echo 9 ;; recs) echo 10 ;; rss_cli) echo 11 ;; rss_qemu) echo 12 ;; esac; }
+med() { local s; s=$(stats "$1" "$2" "$(col "$3")"); echo "${s%% *}"; }
+# Division that tolerates missing values.
+div() { awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0 || a == "") print "-"; else printf f "\n", a / b }'; }
+pipe_med() { awk -F'\t' -v m="$1" -v k="$2" '$1 == m { v[n++] = $k + 0 } END {
+        if (!n) { print "-"; exit }
+        for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+        print (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2 }' "$pipe_tsv"; }
+
+pipe_write_rps=$(pipe_med write 2)
+pipe_vmsplice_rps=$(pipe_med vmsplice 2)
+
+# One table per workload.
+table() {   # workload configs...
+    local w=$1; shift
+    local base native
+    base=$(med "$w" untraced traced)
+    native=$(med "$w" native traced)
+    local full_events
+    full_events=$(med "$w" full_drain events)
+    [ "$full_events" = - ] && full_events=$(med "$w" full_sa events)
+    printf '| config | ok | traced ms: median [min-max] | wall ms | x untraced | x native | events | MAPS (M/s) | records/s (M/s) | dropped | RSS QEMU MiB | RSS CLI MiB |\n'
+    printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+    local c s m lo hi n ev recs rps maps drop
+    for c in "$@"; do
+        s=$(stats "$w" "$c" 6); read -r m lo hi n <<< "$s"
+        [ "$n" = 0 ] && [ "$(stats "$w" "$c" 5 | cut -d' ' -f4)" = 0 ] && continue
+        ev=$(med "$w" "$c" events)
+        recs=$(med "$w" "$c" written)
+        [ "$recs" = - ] && recs=$(med "$w" "$c" recs)
+        # MAPS: events the tracer saw per traced second.  A plugin run has no
+        # event counter for the region; its MAPS uses the full-rate GMBEOO
+        # event count of the same workload (the region is deterministic), and
+        # its records/s is left out (its drain counts the whole run).
+        case $c in
+            plugin|libmem) maps=$(div "$full_events" "$m" "%.1f"); maps=$(div "$maps" 1000 "%.1f"); rps=- ;;
+            *) maps=$(div "$ev" "$m"); maps=$(div "$maps" 1000 "%.1f")
+               rps=$(div "$recs" "$m"); rps=$(div "$rps" 1000 "%.1f") ;;
+        esac
+        drop=$(med "$w" "$c" dropped)
+        printf '| %s | %s | %s [%s-%s] | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+            "$c" "$n" "$m" "$lo" "$hi" "$(med "$w" "$c" wall)" \
+            "$(div "$m" "$base")" "$(div "$m" "$native")" "$ev" "$maps" "$rps" "$drop" \
+            "$(div "$(med "$w" "$c" rss_qemu)" 1024 %.0f)" "$(div "$(med "$w" "$c" rss_cli)" 1024 %.0f)"
+    done
+}
+
+# The sampling sweep: traced/untraced against the sampling ratio 2^R.
+sweep_dat="$work/sweep.dat"
+{
+    echo "# R ratio_B0 ratio_B16"
+    base=$(med mem_loop untraced traced)
+    for r in 0 1 2 3 4 5 6 7 8 9 10; do
+        if [ "$r" = 0 ]; then b0=$(med mem_loop full_drain traced); else b0=$(med mem_loop "sweep_B0R$r" traced); fi
+        if [ "$r" = 10 ]; then b16=$(med mem_loop B16R10 traced); else b16=$(med mem_loop "sweep_B16R$r" traced); fi
+        [ "$r" = 0 ] && b16=$b0
+        x0=$(div "$b0" "$base" %.3f); x16=$(div "$b16" "$base" %.3f)
+        [ "$x0" = - ] && [ "$x16" = - ] && continue
+        echo "$r ${x0/-/NaN} ${x16/-/NaN}"
+    done
+} > "$sweep_dat"
+plot_ok=0
+if command -v gnuplot >/dev/null && [ "$(grep -vc '^#' "$sweep_dat")" -gt 0 ]; then
+    mkdir -p "$results_dir"
+    gnuplot <<EOF 2>"$work/gnuplot.err" && plot_ok=1
+set terminal pngcairo size 800,500 noenhanced
+set output '$plot_png'
+set title 'mem_loop: traced / untraced duration against sampling ratio ($preset, $host)'
+set xlabel 'sampling ratio 2^R (1 = full rate)'
+set ylabel 'traced / untraced'
+set logscale x 2
+set grid
+set key top right
+set datafile missing 'NaN'
+plot '$sweep_dat' using (2**\$1):2 with linespoints title 'B=0 (every 2^R-th event)', \
+     '' using (2**\$1):3 with linespoints title 'B=16 (blocks of 65536 events)', \
+     1.10 with lines dashtype 2 title 'target 1.10 (1:1024)'
+EOF
+    [ $plot_ok = 1 ] || { gnuplot <<EOF 2>>"$work/gnuplot.err" && plot_ok=1; }
+set terminal png size 800,500
+set output '$plot_png'
+set title 'mem_loop: traced / untraced duration against sampling ratio ($preset, $host)'
+set xlabel 'sampling ratio 2^R (1 = full rate)'
+set ylabel 'traced / untraced'
+set logscale x 2
+set grid
+set datafile missing 'NaN'
+plot '$sweep_dat' using (2**\$1):2 with linespoints title 'B=0', \
+     '' using (2**\$1):3 with linespoints title 'B=16', 1.10 with lines title 'target 1.10'
+EOF
+fi
+
+# ------------------------------------------------------------ headline figures
+u=$(med mem_loop untraced traced)
+f_drain=$(med mem_loop full_drain traced)
+f_sa=$(med mem_loop full_sa traced)
+s1024=$(med mem_loop B16R10 traced)
+plug=$(med mem_loop plugin traced)
+full_written=$(med mem_loop full_drain written)
+full_rps=$(div "$full_written" "$f_drain" %.0f); full_rps=$(div "$full_rps" 0.001 %.0f)
+drops_full=$(awk -F'\t' 'NR > 1 && $2 ~ /^full_/ && $4 == 0 && $9 != "-" { s += $9; n++ } END { print n ? s : "-" }' "$runs")
+triv=$(med guest_date untraced wall)
+triv_traced=$(med guest_date full_sa wall)
+up_wall=$(med upload_1mib untraced wall)
+true_wall=$(med true_workload untraced wall)
+up_bytes=$(( $(stat -c %s "$wl/upload_1mib" 2>/dev/null || echo 0) - $(stat -c %s "$wl/true_workload" 2>/dev/null || echo 0) ))
+up_ms=$(awk -v a="$up_wall" -v b="$true_wall" 'BEGIN { if (a == "-" || b == "-") print "-"; else print a - b }')
+up_rate=$(div "$up_bytes" "$up_ms" %.0f); up_rate=$(div "$up_rate" 1.048576 %.0f)   # KiB/s
+mark() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { if (v == "-") { print "n/a"; exit }
+        ok = (op == "<=") ? (v + 0 <= t + 0) : (v + 0 >= t + 0); print ok ? "met" : "NOT met" }'; }
+
+headline() {
+    local r_s r_f r_p
+    r_s=$(div "$s1024" "$u" %.3f); r_f=$(div "$f_drain" "$u"); r_p=$(div "$plug" "$f_drain")
+    printf '| target | measured | verdict |\n|---|---|---|\n'
+    printf '| sampled 1:1024 (B=16,R=10) <= 1.10x untraced | %sx | %s |\n' "$r_s" "$(mark "$r_s" 1.10 '<=')"
+    printf '| full rate (into drain) <= 3x untraced | %sx (into simple_analysis: %sx) | %s |\n' "$r_f" "$(div "$f_sa" "$u")" "$(mark "$r_f" 3 '<=')"
+    printf '| full rate: 0 dropped events | %s dropped over all full-rate runs | %s |\n' "$drops_full" "$(mark "$drops_full" 0 '<=')"
+    printf '| full rate >= 2x faster than the plugin tracer | plugin/GMBEOO = %sx | %s |\n' "$r_p" "$(mark "$r_p" 2 '>=')"
+    printf '| >= 100 M records/s | %s M records/s | %s |\n' "$(div "$full_rps" 1000000 %.1f)" "$(mark "$(div "$full_rps" 1000000 %.1f)" 100 '>=')"
+    printf '| trivial run (/bin/date, restore+upload+run+quit) <= 2 s | %s ms untraced, %s ms traced | %s |\n' "$triv" "$triv_traced" "$(mark "$(div "$triv" 1000 %.3f)" 2 '<=')"
+    printf '| 1 MiB upload <= 1 s | %s ms for %s bytes (%s KiB/s) | %s |\n' "$up_ms" "$up_bytes" "$up_rate" "$(mark "$(div "$up_ms" 1000 %.3f)" 1 '<=')"
+    printf '| pipe ceiling (write / vmsplice) | %s / %s M records/s; full rate reaches %s / %s of it | - |\n' \
+        "$(div "$pipe_write_rps" 1000000 %.0f)" "$(div "$pipe_vmsplice_rps" 1000000 %.0f)" \
+        "$(div "$full_rps" "$pipe_write_rps")" "$(div "$full_rps" "$pipe_vmsplice_rps")"
+}
+
+# ------------------------------------------------------------ report
+mkdir -p "$results_dir"
+{
+    echo "# memory_tracer benchmark: $preset, $host, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "Generated by \`make bench$([ "$preset" = quick ] && echo -quick)\` (bench/bench.sh); $elapsed s of runs."
+    echo "Medians over interleaved repetitions, min-max in brackets. Traced ms is the"
+    echo "CLI's tracing_duration_in_milliseconds (Enter sent -> Stop tracing seen); wall ms"
+    echo "is the whole memory_tracer run (restore, upload, run, quit)."
+    echo
+    echo "## Machine"
+    echo
+    echo '```'
+    echo "host:       $host, $(uname -srm)"
+    echo "cpu:        $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
+    echo "memory:     $(free -m | awk '/^Mem:/ { print $2 " MiB" }')"
+    echo "load avg:   $(cut -d' ' -f1-3 /proc/loadavg) (at report time; the machine is shared)"
+    echo "pipe-max:   $(cat /proc/sys/fs/pipe-max-size) bytes"
+    echo "os:         Debian $(cat /etc/debian_version 2>/dev/null)"
+    echo "git:        $(git -C "$top" describe --always --dirty 2>/dev/null)"
+    echo "qemu:       $("$bin/qemu-system-x86_64" --version 2>/dev/null | head -1)"
+    [ $have_stock = 1 ] && echo "stock qemu: $("$stock_bin" --version 2>/dev/null | head -1) (no GMBEOO patches)"
+    echo "gcc:        $(gcc --version | head -1)"
+    echo "preset:     $preset; reps: main $reps, others $other_reps, sweep $sweep_reps"
+    echo '```'
+    echo
+    if [ $have_cli = 0 ]; then
+        echo "**The CLI, the emulator or the guest was not built when this ran** (missing:"
+        echo "${missing[*]}); only the pipe ceiling was measured."
+        echo
+    fi
+    echo "## Targets"
+    echo
+    headline
+    echo
+    echo "## mem_loop (dense user load/store loop; the original's long toy workload shape)"
+    echo
+    table mem_loop "${main_configs[@]}"
+    echo
+    for w in "${other_workloads[@]}"; do
+        echo "## $w"
+        echo
+        table "$w" "${other_configs[@]}"
+        echo
+    done
+    echo "## Sampling: traced/untraced against the sampling ratio (mem_loop)"
+    echo
+    if [ $plot_ok = 1 ]; then echo "![sampling plot]($(basename "$plot_png"))"; echo; fi
+    echo '| R | 2^R | x untraced, B=0 (drain) | x untraced, B=16 |'
+    echo '|---|---|---|---|'
+    grep -v '^#' "$sweep_dat" | while read -r r x0 x16; do
+        echo "| $r | $((1 << r)) | ${x0/NaN/-} | ${x16/NaN/-} |"
+    done
+    echo
+    echo "R=0 is the full-rate run into drain; B=16,R=10 is the sampled configuration above."
+    echo
+    echo "## Whole runs"
+    echo
+    echo '| run | ok | wall ms: median [min-max] | RSS QEMU MiB | RSS CLI MiB |'
+    echo '|---|---|---|---|---|'
+    for wc in "guest_date untraced" "guest_date full_sa" "true_workload untraced" "upload_1mib untraced"; do
+        set -- $wc
+        read -r m lo hi n <<< "$(stats "$1" "$2" 5)"
+        echo "| $1 $2 | $n | $m [$lo-$hi] | $(div "$(med "$1" "$2" rss_qemu)" 1024 %.0f) | $(div "$(med "$1" "$2" rss_cli)" 1024 %.0f) |"
+    done
+    echo
+    echo "guest_date = \`--workload_path_on_guest /bin/date\` with the communications wrapper;"
+    echo "upload rate = (size(upload_1mib) - size(true_workload)) / (wall(upload_1mib) - wall(true_workload))."
+    echo
+    echo "## Pipe ceiling (bench/pipe_ceiling.c, $pipe_mib MiB, 256 KiB batches, reader touches every record)"
+    echo
+    echo '| mode | M records/s (each run) | GiB/s (each run) |'
+    echo '|---|---|---|'
+    for m in write vmsplice; do
+        echo "| $m | $(awk -F'\t' -v m=$m '$1 == m { printf "%s%.0f", s, $2 / 1e6; s = ", " }' "$pipe_tsv") | $(awk -F'\t' -v m=$m '$1 == m { printf "%s%s", s, $3; s = ", " }' "$pipe_tsv") |"
+    done
+    echo
+    echo "## Commands"
+    echo
+    echo "One per configuration (paths as on this machine; variants/<name>/bin is a copy of"
+    echo "memory_tracer beside a wrapper or the stock emulator, see bench/bench.sh):"
+    echo
+    echo '```'
+    for f in "$work"/cmd-*; do [ -f "$f" ] && sed "s|$top/||g" "$f"; done
+    for v in plugin libmem; do
+        [ -f "$out/variants/$v/bin/qemu-system-x86_64" ] && { echo "# variants/$v/bin/qemu-system-x86_64:"; sed -n 2p "$out/variants/$v/bin/qemu-system-x86_64" | sed "s|$top/||g"; }
+    done
+    echo '```'
+    echo
+    echo "## All runs"
+    echo
+    echo "rc: exit status (124 = timed out); '-' = not reported by that configuration."
+    echo
+    echo '```'
+    column -t -s $'\t' "$runs" 2>/dev/null || cat "$runs"
+    echo '```'
+} > "$report"
+
+# The same headline and main table on the terminal.
+echo
+echo "== memory_tracer bench ($preset) =="
+headline | column -t -s '|' 2>/dev/null || headline
+echo
+table mem_loop "${main_configs[@]}" | sed 's/^| //; s/ |$//' | column -t -s '|' 2>/dev/null
+echo
+say "report: $report"
+[ $plot_ok = 1 ] && say "plot:   $plot_png"
+exit 0
