@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "analysis.h"
+
+#include <gio/gio.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+bool analysis_start(AnalysisTool *t, const char *tool, const char *fifo,
+                    char *const *tokens, GError **err)
+{
+    memset(t, 0, sizeof(*t));
+    t->out_fd = -1;
+    t->out = g_string_new(NULL);
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) != 0) {
+        g_set_error(err, G_IO_ERROR, g_io_error_from_errno(errno),
+                    "cannot start the analysis tool: pipe: %s",
+                    g_strerror(errno));
+        return false;
+    }
+    GPtrArray *argv = g_ptr_array_new();
+    g_ptr_array_add(argv, (gpointer)tool);
+    g_ptr_array_add(argv, (gpointer)fifo);
+    for (char *const *p = tokens; p && *p; p++) {
+        g_ptr_array_add(argv, *p);
+    }
+    g_ptr_array_add(argv, NULL);
+    bool ok = child_spawn(&t->child, "the analysis tool",
+                          (char *const *)argv->pdata, -1, out[1], 2, err);
+    g_ptr_array_free(argv, TRUE);
+    close(out[1]);
+    if (!ok) {
+        close(out[0]);
+        return false;
+    }
+    t->out_fd = out[0];
+    fcntl(t->out_fd, F_SETFL, fcntl(t->out_fd, F_GETFL) | O_NONBLOCK);
+    return true;
+}
+
+void analysis_pump(AnalysisTool *t)
+{
+    char buf[65536];
+    while (t->out_fd >= 0 && !t->eof) {
+        ssize_t n = read(t->out_fd, buf, sizeof(buf));
+        if (n > 0) {
+            g_string_append_len(t->out, buf, n);
+        } else if (n == 0) {
+            t->eof = true;
+        } else if (errno == EINTR) {
+            continue;
+        } else {
+            if (errno != EAGAIN) {
+                t->eof = true;
+            }
+            break;
+        }
+    }
+}
+
+bool analysis_find(AnalysisTool *t, const char *text, char **before)
+{
+    const char *start = t->out->str + t->pos;
+    const char *hit = g_strstr_len(start, t->out->len - t->pos, text);
+    if (!hit) {
+        return false;
+    }
+    if (before) {
+        *before = g_strndup(start, hit - start);
+    }
+    t->pos = (hit - t->out->str) + strlen(text);
+    return true;
+}
+
+/* The process group of @pid from /proc/PID/stat, or -1. */
+static pid_t pgrp_of(const char *pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%s/stat", pid);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL)) {
+        return -1;
+    }
+    /* "pid (comm) state ppid pgrp ..."; comm may contain anything. */
+    const char *p = strrchr(text, ')');
+    int ppid, pgrp;
+    char state;
+    if (!p || sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) != 3) {
+        return -1;
+    }
+    return pgrp;
+}
+
+static bool pid_has_open(const char *pid, const struct stat *fifo)
+{
+    g_autofree char *fddir = g_strdup_printf("/proc/%s/fd", pid);
+    DIR *d = opendir(fddir);
+    if (!d) {
+        return false;
+    }
+    bool found = false;
+    struct dirent *ent;
+    while (!found && (ent = readdir(d))) {
+        if (ent->d_name[0] == '.') {
+            continue;
+        }
+        struct stat st;
+        if (fstatat(dirfd(d), ent->d_name, &st, 0) == 0 &&
+            st.st_dev == fifo->st_dev && st.st_ino == fifo->st_ino) {
+            found = true;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+bool analysis_has_open(const AnalysisTool *t, const struct stat *fifo)
+{
+    if (t->child.pid <= 0) {
+        return false;
+    }
+    DIR *proc = opendir("/proc");
+    if (!proc) {
+        return false;
+    }
+    bool found = false;
+    struct dirent *ent;
+    while (!found && (ent = readdir(proc))) {
+        if (!g_ascii_isdigit(ent->d_name[0])) {
+            continue;
+        }
+        if (pgrp_of(ent->d_name) == t->child.pid &&
+            pid_has_open(ent->d_name, fifo)) {
+            found = true;
+        }
+    }
+    closedir(proc);
+    return found;
+}
+
+void analysis_finish(AnalysisTool *t, gint64 grace_us)
+{
+    child_stop(&t->child, SIGTERM, grace_us);
+    if (t->out_fd >= 0) {
+        close(t->out_fd);
+        t->out_fd = -1;
+    }
+    if (t->out) {
+        g_string_free(t->out, TRUE);
+        t->out = NULL;
+    }
+}

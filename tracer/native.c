@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * --dont_use_qemu: run executable1 on the host, with the same markers and
+ * the same duration measurement as under QEMU, for comparison.  The
+ * workload's stdout and stderr are one pipe to us, its stdin another
+ * (Enter is a "\n" written to it).
+ */
+#include <gio/gio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "report.h"
+#include "runtime.h"
+#include "session.h"
+#include "workload.h"
+
+typedef struct Native {
+    Child child;
+    int in_fd;              /* its stdin */
+    int out_fd;             /* its stdout + stderr */
+    bool eof;
+    GString *out;
+    gsize pos;
+} Native;
+
+static void pump(Native *n, int timeout_ms)
+{
+    struct pollfd p[2] = {
+        { .fd = n->eof ? -1 : n->out_fd, .events = POLLIN },
+        { .fd = runtime_signal_fd(), .events = POLLIN },
+    };
+    poll(p, 2, timeout_ms);
+    char buf[65536];
+    while (!n->eof) {
+        ssize_t r = read(n->out_fd, buf, sizeof(buf));
+        if (r > 0) {
+            g_string_append_len(n->out, buf, r);
+        } else if (r == 0) {
+            n->eof = true;
+        } else if (errno != EINTR) {
+            break;
+        }
+    }
+}
+
+static bool expect(Native *n, const char *text, gint64 span_us, char **before,
+                   GError **err)
+{
+    gint64 deadline = g_get_monotonic_time() + span_us;
+    for (;;) {
+        const char *start = n->out->str + n->pos;
+        const char *hit = g_strstr_len(start, n->out->len - n->pos, text);
+        if (hit) {
+            if (before) {
+                *before = g_strndup(start, hit - start);
+            }
+            n->pos = (hit - n->out->str) + strlen(text);
+            return true;
+        }
+        int sig = runtime_interrupted();
+        if (sig) {
+            g_set_error(err, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                        "interrupted by signal %d while waiting for \"%s\" "
+                        "from the workload", sig, text);
+            return false;
+        }
+        if (n->eof) {
+            child_wait(&n->child, g_get_monotonic_time() + G_USEC_PER_SEC);
+            g_autofree char *how = child_describe_exit(&n->child);
+            g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+                        "the workload %s before printing \"%s\"", how, text);
+            return false;
+        }
+        if (g_get_monotonic_time() >= deadline) {
+            g_set_error(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                        "timed out after %.0f s waiting for \"%s\" from the "
+                        "workload", (double)span_us / G_USEC_PER_SEC, text);
+            return false;
+        }
+        pump(n, 200);
+    }
+}
+
+static gint64 workload_span(void)
+{
+    const char *v = g_getenv("MEMORY_TRACER_WORKLOAD_DEADLINE");
+    double secs = v && *v ? g_ascii_strtod(v, NULL) : 0;
+    return (gint64)((secs > 0 ? secs : 86400) * G_USEC_PER_SEC);
+}
+
+static bool run(Native *n, const Options *o, const char *dir, RunResult *res,
+                GError **err)
+{
+    g_autofree char *exe1 = g_build_filename(dir, "executable1", NULL);
+    g_autofree char *script = workload_script(o, true);
+    if (!g_file_set_contents_full(exe1, script, -1, G_FILE_SET_CONTENTS_NONE,
+                                  0500, err)) {
+        return false;
+    }
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+        g_set_error(err, G_IO_ERROR, g_io_error_from_errno(errno),
+                    "pipe: %s", g_strerror(errno));
+        return false;
+    }
+    char *argv[] = { exe1, NULL };
+    if (o->verbose) {
+        fprintf(stderr, "---running natively: %s---\n", exe1);
+    }
+    bool ok = child_spawn(&n->child, "the workload", argv, in[0], out[1],
+                          out[1], err);
+    close(in[0]);
+    close(out[1]);
+    n->in_fd = in[1];
+    n->out_fd = out[0];
+    fcntl(n->out_fd, F_SETFL, fcntl(n->out_fd, F_GETFL) | O_NONBLOCK);
+    if (!ok) {
+        return false;
+    }
+    gint64 span = workload_span();
+    g_autofree char *info = NULL;
+    if (!expect(n, MARKER_INFO_BEGIN, span, NULL, err) ||
+        !expect(n, MARKER_INFO_END, span, &info, err) ||
+        !expect(n, MARKER_READY_TO_TRACE, span, NULL, err)) {
+        return false;
+    }
+    res->workload_info = g_strdup(g_strstrip(info));
+    gint64 start = g_get_monotonic_time();
+    if (write(n->in_fd, "\n", 1) != 1) {
+        g_set_error(err, G_IO_ERROR, g_io_error_from_errno(errno),
+                    "sending Enter to the workload: %s", g_strerror(errno));
+        return false;
+    }
+    if (!expect(n, MARKER_STOP_TRACING, span, NULL, err)) {
+        return false;
+    }
+    res->duration_ms = (g_get_monotonic_time() - start) / 1000;
+    close(n->in_fd);
+    n->in_fd = -1;
+    /* Let the workload finish on its own (bounded); stopped below if not. */
+    gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (child_alive(&n->child) && !runtime_interrupted() &&
+           g_get_monotonic_time() < until) {
+        pump(n, 50);
+    }
+    return true;
+}
+
+int native_run(Options *o)
+{
+    g_autoptr(GError) err = NULL;
+    Native n = { .in_fd = -1, .out_fd = -1, .out = g_string_new(NULL) };
+    RunResult res = { 0 };
+    char *dir = runtime_dir_create(&err);
+    bool ok = dir && run(&n, o, dir, &res, &err);
+    if (ok) {
+        report_print(&res);
+    }
+    child_stop(&n.child, SIGTERM, 5 * G_USEC_PER_SEC);
+    if (n.in_fd >= 0) {
+        close(n.in_fd);
+    }
+    if (n.out_fd >= 0) {
+        close(n.out_fd);
+    }
+    g_string_free(n.out, TRUE);
+    runtime_dir_remove(dir);
+    g_free(dir);
+    run_result_clear(&res);
+    if (!ok) {
+        fprintf(stderr, "memory_tracer: %s\n", err->message);
+        int sig = runtime_interrupted();
+        return sig ? 128 + sig : 1;
+    }
+    return 0;
+}
