@@ -27,7 +27,9 @@
 # option and no code of the CLI changes.  The stock configuration works the
 # same way with the stock binary in place of the wrapper.
 #
-# usage: bench/bench.sh full|quick        (env: BENCH_REPS overrides reps)
+# usage: bench/bench.sh full|quick
+# env: BENCH_REPS, BENCH_CONFIGS="untraced plugin ...", BENCH_OTHER_WORKLOADS="",
+#      BENCH_SWEEP="" (R values, B=0), BENCH_TRIVIAL_REPS=0 narrow a run.
 set -uo pipefail
 
 preset=${1:-quick}
@@ -81,11 +83,17 @@ else
     pipe_reps=1
 fi
 
+# Overrides for a partial run (development, or one figure): space-separated.
+[ -n "${BENCH_CONFIGS:-}" ] && read -r -a main_configs <<< "$BENCH_CONFIGS"
+[ -n "${BENCH_OTHER_WORKLOADS+x}" ] && read -r -a other_workloads <<< "$BENCH_OTHER_WORKLOADS"
+[ -n "${BENCH_SWEEP+x}" ] && read -r -a sweep_b0 <<< "$BENCH_SWEEP" && sweep_b16=()
+[ -n "${BENCH_TRIVIAL_REPS:-}" ] && trivial_reps=$BENCH_TRIVIAL_REPS
+
 say() { echo "bench: $*" >&2; }
 
 # ------------------------------------------------------------ prerequisites
 missing=()
-for f in "$mt" "$bin/qemu-system-x86_64" "$sa" "$drain" "$build/guest/guest.qcow2"; do
+for f in "$mt" "$bin/qemu-system-x86_64" "$drain" "$build/guest/guest.qcow2"; do
     [ -e "$f" ] || missing+=("$f")
 done
 have_cli=1
@@ -94,6 +102,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     say "not built yet: ${missing[*]}"
     say "only the standalone parts (pipe ceiling) run; the report says so."
 fi
+have_sa=1
+[ -x "$sa" ] || { have_sa=0; say "no simple_analysis ($sa): its runs are skipped"; }
 stock_bin="$out/stock/bin/qemu-system-x86_64"
 have_stock=1
 [ -x "$stock_bin" ] || { have_stock=0; say "no stock QEMU ($stock_bin): stock runs skipped"; }
@@ -141,7 +151,7 @@ hwm() {     # pid -> prints VmHWM or nothing
     local k v _
     while read -r k v _; do
         [ "$k" = VmHWM: ] && { echo "$v"; return; }
-    done < "/proc/$1/status" 2>/dev/null
+    done 2>/dev/null < "/proc/$1/status"
 }
 poll_rss() {    # pid outfile
     local pid=$1 outf=$2 m=0 q=0 c g v comm
@@ -183,9 +193,11 @@ run_one() {
         untraced)   args+=(--dont_trace) ;;
         stock)      [ $have_stock = 1 ] || return 0
                     exe="$out/variants/stock/bin/memory_tracer"; args+=(--dont_trace) ;;
-        full_sa)    tool=sa; args+=(--analysis_tool_path "$sa" --print_trace_info) ;;
+        full_sa)    [ $have_sa = 1 ] || return 0
+                    tool=sa; args+=(--analysis_tool_path "$sa" --print_trace_info) ;;
         full_drain) tool=drain; args+=(--analysis_tool_path "$drain" --print_trace_info) ;;
         B*R*)       local b=${cfg#B}; b=${b%R*}; local rr=${cfg#*R}
+                    [ $have_sa = 1 ] || return 0
                     tool=sa; args+=(--analysis_tool_path "$sa" --print_trace_info
                                     --log_of_GMBE_block_len "$b"
                                     --log_of_GMBE_tracing_ratio "$rr") ;;
