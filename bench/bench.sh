@@ -29,7 +29,7 @@
 #
 # usage: bench/bench.sh full|quick
 # env: BENCH_REPS, BENCH_CONFIGS="untraced plugin ...", BENCH_OTHER_WORKLOADS="",
-#      BENCH_SWEEP="" (R values, B=0), BENCH_TRIVIAL_REPS=0 narrow a run.
+#      BENCH_SWEEP="" (R values, B=0), BENCH_TRIVIAL_REPS=0 (trivial and upload runs) narrow a run.
 set -uo pipefail
 
 preset=${1:-quick}
@@ -66,6 +66,7 @@ if [ "$preset" = full ]; then
     sweep_b16=(2 4 6 8)             # R values, B=16 (R=10 is the B16R10 config)
     sweep_reps=3
     trivial_reps=5
+    upload_reps=3
     pipe_mib=4096
     pipe_reps=3
 else
@@ -78,7 +79,8 @@ else
     sweep_b0=(2 6 10)
     sweep_b16=()
     sweep_reps=1
-    trivial_reps=3
+    trivial_reps=2
+    upload_reps=1
     pipe_mib=1024
     pipe_reps=1
 fi
@@ -87,7 +89,7 @@ fi
 [ -n "${BENCH_CONFIGS:-}" ] && read -r -a main_configs <<< "$BENCH_CONFIGS"
 [ -n "${BENCH_OTHER_WORKLOADS+x}" ] && read -r -a other_workloads <<< "$BENCH_OTHER_WORKLOADS"
 [ -n "${BENCH_SWEEP+x}" ] && read -r -a sweep_b0 <<< "$BENCH_SWEEP" && sweep_b16=()
-[ -n "${BENCH_TRIVIAL_REPS:-}" ] && trivial_reps=$BENCH_TRIVIAL_REPS
+[ -n "${BENCH_TRIVIAL_REPS:-}" ] && trivial_reps=$BENCH_TRIVIAL_REPS && upload_reps=$BENCH_TRIVIAL_REPS
 
 say() { echo "bench: $*" >&2; }
 
@@ -299,6 +301,8 @@ if [ $have_cli = 1 ]; then
         if [ "$rep" -le "$trivial_reps" ]; then
             run_one guest_date untraced "$rep"
             run_one guest_date full_sa "$rep"
+        fi
+        if [ "$rep" -le "$upload_reps" ]; then
             run_one true_workload untraced "$rep"
             run_one upload_1mib untraced "$rep"
         fi
