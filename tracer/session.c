@@ -160,7 +160,6 @@ static bool qmp_do(Session *s, const char *cmd, JsonObject *args,
     JsonNode *r = qmp_execute(s->qmp, cmd, args, deadline_in(QMP_STEP_US),
                               err);
     if (!r) {
-        g_prefix_error(err, "QMP %s: ", cmd);
         return false;
     }
     if (ret) {

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * simple_analysis: the original tool's example analysis, same contract and
+ * same output block (ORIGINAL_BEHAVIOUR.md §7, §10).
+ *
+ *   simple_analysis FIFO [OUR_BUF_ADDR [ignored...]]
+ *
+ * Counts the records read from FIFO by privilege level, how many of them
+ * fall into the 10,000-int buffer at OUR_BUF_ADDR (the toy workload prints
+ * it as its workload info) and how often each element was touched.  On
+ * SIGUSR1 it prints the block between "-----begin analysis output-----"
+ * and "-----end analysis output-----" and exits.
+ *
+ * Unlike the original, the signal is taken through a signalfd and the
+ * block printed from the main loop (stdio is not async-signal-safe), the
+ * FIFO is read in large blocks, and EOF is normal: the tool then waits for
+ * SIGUSR1.  The FIFO is opened non-blocking right after "Ready to analyze",
+ * so a SIGUSR1 is answered even if no writer ever comes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "gmbeoo/record.h"
+
+#define OUR_ARR_LEN 10000
+#define READ_BLOCK (1 << 20)            /* bytes per read() */
+
+static uint64_t our_buf_addr, our_buf_end;
+static uint64_t counter_arr[OUR_ARR_LEN];
+static uint64_t by_cpl3, by_non_cpl3, by_cpl3_to_cpu_entry_area;
+static uint64_t to_our_buf, misaligned_to_our_buf;
+static uint64_t cpl3_after_cpl3, non_cpl3_after_cpl3;
+static uint64_t cpl3_to_cpu_entry_area_after_cpl3;
+static uint64_t failed_reads, failed_reads_at_eof;
+static int last_was_cpl3;
+
+static void count_record(const uint8_t *bytes)
+{
+    GmbeooRecord r;
+    gmbeoo_decode(&r, bytes);
+    uint64_t addr = r.vaddr;
+    if (addr >= our_buf_addr && addr < our_buf_end) {
+        uint64_t offset = addr - our_buf_addr;
+        to_our_buf++;
+        if (offset % sizeof(int) == 0) {
+            counter_arr[offset / sizeof(int)]++;
+        } else {
+            misaligned_to_our_buf++;
+        }
+    }
+    unsigned cpl = gmbeoo_cpl(r.word0);
+    if (cpl == 3 && gmbeoo_in_cpu_entry_area(addr)) {
+        by_cpl3_to_cpu_entry_area++;
+        cpl3_to_cpu_entry_area_after_cpl3 += last_was_cpl3;
+        last_was_cpl3 = 0;
+    } else if (cpl == 3) {
+        by_cpl3++;
+        cpl3_after_cpl3 += last_was_cpl3;
+        last_was_cpl3 = 1;
+    } else {
+        by_non_cpl3++;
+        non_cpl3_after_cpl3 += last_was_cpl3;
+        last_was_cpl3 = 0;
+    }
+}
+
+static void print_value(const char *label, uint64_t value)
+{
+    printf("%-60s%" PRIu64 "\n", label, value);
+}
+
+static void print_output(int argc, char **argv, size_t leftover)
+{
+    printf("-----begin analysis output-----\n");
+    if (failed_reads != failed_reads_at_eof || leftover) {
+        printf("- - - - - - - - - - ATTENTION - - - - - - - - - -: "
+               "num_of_failed_reads: %" PRIu64
+               ", num_of_failed_reads_at_eof: %" PRIu64
+               ", bytes_of_incomplete_last_record: %zu\n",
+               failed_reads, failed_reads_at_eof, leftover);
+    }
+    printf("%-60s%" PRIx64 "\n", "our_buf_addr:", our_buf_addr);
+    print_value("num_of_mem_accesses_by_CPL3_code:", by_cpl3);
+    print_value("num_of_mem_accesses_by_non_CPL3_code:", by_non_cpl3);
+    print_value("num_of_mem_accesses_by_CPL3_code_to_cpu_entry_area:",
+                by_cpl3_to_cpu_entry_area);
+    print_value("num_of_mem_accesses:",
+                by_cpl3 + by_non_cpl3 + by_cpl3_to_cpu_entry_area);
+    print_value("num_of_mem_accesses_to_our_buf:", to_our_buf);
+    print_value("num_of_mem_accesses_by_CPL3_after_another_by_CPL3:",
+                cpl3_after_cpl3);
+    print_value("num_of_mem_accesses_by_non_CPL3_after_another_by_CPL3:",
+                non_cpl3_after_cpl3);
+    print_value("num_of_CPL3_accesses_code_to_cpu_entry_area_after_by_CPL3:",
+                cpl3_to_cpu_entry_area_after_cpl3);
+    if (misaligned_to_our_buf) {
+        print_value("num_of_misaligned_mem_accesses_to_our_buf:",
+                    misaligned_to_our_buf);
+    }
+    printf("counter_arr:\n");
+    for (int i = 0; i < OUR_ARR_LEN; i++) {
+        printf("%" PRIu64 ",", counter_arr[i]);
+    }
+    printf("\nanalysis cmd args:\n");
+    for (int i = 0; i < argc; i++) {
+        printf("%s,", argv[i]);
+    }
+    printf("-----end analysis output-----\n");
+    fflush(stdout);
+}
+
+static uint8_t buf[READ_BLOCK + GMBEOO_RECORD_SIZE];
+static size_t have;     /* bytes of an incomplete record carried over */
+
+/* Read and count until the pipe is empty; on EOF close it (*fifo = -1). */
+static void drain(int *fifo)
+{
+    while (*fifo >= 0) {
+        ssize_t n = read(*fifo, buf + have, READ_BLOCK);
+        if (n > 0) {
+            size_t total = have + (size_t)n;
+            size_t whole = total - total % GMBEOO_RECORD_SIZE;
+            for (size_t off = 0; off < whole; off += GMBEOO_RECORD_SIZE) {
+                count_record(buf + off);
+            }
+            have = total - whole;
+            memmove(buf, buf + whole, have);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && errno == EAGAIN) {
+            return;
+        } else {
+            /* EOF (the writer closed) or an error. */
+            failed_reads++;
+            if (n == 0) {
+                failed_reads_at_eof++;
+            } else {
+                fprintf(stderr, "simple_analysis: read: %s\n",
+                        strerror(errno));
+            }
+            close(*fifo);
+            *fifo = -1;
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: simple_analysis FIFO [OUR_BUF_ADDR ...]\n");
+        return 2;
+    }
+    if (argc > 2) {
+        our_buf_addr = strtoull(argv[2], NULL, 0);
+        our_buf_end = our_buf_addr + OUR_ARR_LEN * sizeof(int);
+    }
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGUSR1);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigprocmask(SIG_BLOCK, &sigs, NULL);
+    int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+    if (sfd < 0) {
+        perror("simple_analysis: signalfd");
+        return 1;
+    }
+
+    printf("Ready to analyze\n");
+    fflush(stdout);
+
+    int fifo = open(argv[1], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fifo < 0) {
+        fprintf(stderr, "simple_analysis: cannot open %s: %s\n", argv[1],
+                strerror(errno));
+        return 1;
+    }
+    for (;;) {
+        struct pollfd p[2] = {
+            { .fd = sfd, .events = POLLIN },
+            { .fd = fifo, .events = POLLIN },   /* ignored once fifo < 0 */
+        };
+        if (poll(p, 2, -1) < 0 && errno != EINTR) {
+            perror("simple_analysis: poll");
+            return 1;
+        }
+        if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+            drain(&fifo);
+        }
+        if (p[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
+                continue;
+            }
+            if (si.ssi_signo != SIGUSR1) {
+                return 0;       /* SIGTERM/SIGINT: just go */
+            }
+            drain(&fifo);       /* what is already in the pipe counts */
+            print_output(argc, argv, have);
+            return 0;
+        }
+    }
+}

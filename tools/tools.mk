@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# tools/: analysis tools users get (one file each) -> build/bin/.
+# Also the toy workloads of tests/workloads/ (static, musl) that the
+# end-to-end tests run, and the tracer tests' prerequisites.
+
+TOOLS := $(BIN)/simple_analysis $(BIN)/gmbeoo_dump
+TOOL_CFLAGS = $(CFLAGS) $(WARN) -Iinclude $(GLIB_CFLAGS)
+
+$(BIN)/simple_analysis: tools/simple_analysis.c include/gmbeoo/record.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(TOOL_CFLAGS) -o $@ $<
+
+$(BIN)/gmbeoo_dump: tools/gmbeoo_dump.c include/gmbeoo/record.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(TOOL_CFLAGS) -o $@ $< $(GLIB_LIBS)
+
+# Toy workloads (ORIGINAL_BEHAVIOUR §10).  The .c ones are built by the
+# static musl pattern rule of guest/guest.mk; scripts are copied.
+TEST_WORKLOAD_PROGS := simple_user_memory_intensive_workload \
+	simple_long_user_memory_intensive_workload \
+	dummy_workload_with_funny_test_info crashing_workload
+TEST_WORKLOAD_SCRIPTS := empty_workload.sh sleep_forever_workload.sh
+TEST_WORKLOADS := $(addprefix $(BUILD)/tests/workloads/,$(TEST_WORKLOAD_PROGS) \
+	$(TEST_WORKLOAD_SCRIPTS))
+
+.PHONY: tools install-tools
+tools: $(TOOLS) $(TEST_WORKLOADS)
+
+install: install-tools
+install-tools: $(TOOLS)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+
+$(BUILD)/tests/workloads/%.sh: tests/workloads/%.sh
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
+
+CHECK_DEPS += $(TOOLS) $(TEST_WORKLOADS) $(BIN)/memory_tracer
