@@ -229,7 +229,9 @@ run_one() {
     local dur events written dropped recs
     dur=$(num "$r.out" tracing_duration_in_milliseconds)
     events=$(num "$r.out" num_of_GMBE_events_since_enabling_GMBEOO)
-    written=$(num "$r.out" num_of_events_written_to_trace_buf)
+    # Records delivered: to the trace file (FIFO) if the CLI reports it.
+    written=$(num "$r.out" num_of_events_written_to_trace_file)
+    [ "$written" = - ] && written=$(num "$r.out" num_of_events_written_to_trace_buf)
     dropped=$(num "$r.out" num_of_dropped_events)
     if [ "$written" != - ] && [ "$dropped" = - ]; then dropped=0; fi
     case $tool in
