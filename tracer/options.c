@@ -423,7 +423,7 @@ static char *find_firmware(const char *emulator)
 {
     char *bindir = g_path_get_dirname(emulator);
     const char *const candidates[] = {
-        "../share/qemu", "../share/memory_tracer/qemu", "pc-bios",
+        "../share/qemu", "../../share/memory_tracer/qemu", "pc-bios",
         "../pc-bios", "../../pc-bios",
     };
     char *found = NULL;

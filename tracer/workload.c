@@ -40,7 +40,18 @@ char *workload_script(const Options *o, bool native)
 {
     g_autofree char *inner = workload_inner_command(o, native);
     if (o->dont_add_communications) {
-        return g_strdup_printf("#!/bin/sh\n%s\n", inner);
+        /* exec, so the helper sees the workload's own exit (a crash shows
+         * as its signal, not as the shell's status). */
+        const char *path = native ? o->workload_path_on_host
+                                  : o->workload_path_on_guest;
+        if (!native && o->workload_path_on_host) {
+            return g_strdup("#!/bin/sh\nexec " GUEST_EXECUTABLE2 "\n");
+        }
+        g_autofree char *dir = g_path_get_dirname(path);
+        g_autofree char *qdir = g_shell_quote(dir);
+        g_autofree char *qpath = g_shell_quote(path);
+        return g_strdup_printf("#!/bin/sh\ncd %s && exec %s\n", qdir,
+                               qpath);
     }
     /* `read` of a whole line works in busybox ash (guest, raw tty) and in
      * dash (native, a pipe) alike; Enter is a single "\n". */
