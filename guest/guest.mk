@@ -46,3 +46,15 @@ guest: $(GUEST_CONF)
 guest-rebuild:
 	rm -f $(GUEST_CONF)
 	$(MAKE) guest
+
+# ---- guest tests: toy workload and the serial smoke driver ----
+$(BUILD)/tests/workloads/%: tests/workloads/%.c | deps
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(GUEST_CFLAGS) -o $@ $<
+
+$(BUILD)/tests/guest/serial_smoke: tests/guest/serial_smoke.c $(LIBTRACER)
+	@mkdir -p $(@D)
+	$(CC) $(TRACER_CFLAGS) -o $@ $< $(LIBTRACER) $(GLIB_LIBS)
+
+CHECK_PROGRAMS += $(BUILD)/tests/guest/serial_smoke
+CHECK_DEPS += $(BUILD)/tests/workloads/hello $(GUEST_CONF)

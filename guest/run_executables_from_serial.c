@@ -180,21 +180,35 @@ static bool read_line(char *line, size_t size)
     }
 }
 
-/* Receive one file.  Returns true after sending ACK, false after NAK. */
-static bool receive_file(unsigned want_index, const char *path)
+typedef enum {
+    RX_OK,          /* file received, ACK sent */
+    RX_FAILED,      /* NAK sent (or the tty broke) */
+    RX_RESYNC,      /* the host sent a new MTSYNC instead of a header */
+} RxResult;
+
+/* Receive one file.  A sync line in place of the header restarts the
+ * exchange with the new nonce (the host may re-sync at any point before an
+ * upload). */
+static RxResult receive_file(unsigned want_index, const char *path,
+                             char *nonce)
 {
     char line[MT_LINE_MAX], frame[MT_LINE_MAX];
     unsigned index;
     uint64_t size;
     uint32_t crc;
+    bool line_ok = read_line(line, sizeof(line));
 
-    if (!read_line(line, sizeof(line)) ||
-        !mt_parse_file_header(line, &index, &size, &crc) ||
+    if (line_ok && strncmp(line, MT_SYNC_PREFIX, strlen(MT_SYNC_PREFIX)) == 0
+        && mt_nonce_valid(line + strlen(MT_SYNC_PREFIX))) {
+        memcpy(nonce, line + strlen(MT_SYNC_PREFIX), MT_NONCE_LEN + 1);
+        return RX_RESYNC;
+    }
+    if (!line_ok || !mt_parse_file_header(line, &index, &size, &crc) ||
         index != want_index) {
         status("Bad file header for executable%u.", want_index);
         send_frame(frame, mt_format_nak(frame, sizeof(frame), want_index,
                                         "bad-header"));
-        return false;
+        return RX_FAILED;
     }
     status("Received executable_size: %llu", (unsigned long long)size);
     if (size > MT_MAX_FILE_SIZE) {
@@ -202,7 +216,7 @@ static bool receive_file(unsigned want_index, const char *path)
                (unsigned long long)MT_MAX_FILE_SIZE);
         send_frame(frame, mt_format_nak(frame, sizeof(frame), index,
                                         "too-large"));
-        return false;
+        return RX_FAILED;
     }
     status("Received expected_crc32: %08x", (unsigned)crc);
 
@@ -223,7 +237,7 @@ static bool receive_file(unsigned want_index, const char *path)
     uint64_t left = size;
     while (left > 0) {
         if (in_pos == in_len && !fill()) {
-            return false;
+            return RX_FAILED;
         }
         size_t chunk = in_len - in_pos;
         if (chunk > left) {
@@ -255,20 +269,20 @@ static bool receive_file(unsigned want_index, const char *path)
         }
         send_frame(frame, mt_format_nak(frame, sizeof(frame), index,
                                         "checksum"));
-        return false;
+        return RX_FAILED;
     }
     if (!write_ok) {
         unlink(path);
         send_frame(frame, mt_format_nak(frame, sizeof(frame), index,
                                         "write-error"));
-        return false;
+        return RX_FAILED;
     }
     if (size > 0) {
         status("Received executable and wrote it to local file.");
     }
     send_frame(frame, mt_format_ack(frame, sizeof(frame), index, size, crc));
     status("Done Receiving executable%u.", index);
-    return true;
+    return RX_OK;
 }
 
 static void run_executable1(const char *nonce)
@@ -344,19 +358,25 @@ int main(void)
     tcflush(tty, TCIFLUSH);
     status("Opened " MT_GUEST_TTY ".");
 
+    bool synced = false;
     for (;;) {
-        if (!wait_sync(nonce)) {
+        if (!synced && !wait_sync(nonce)) {
             return 1;
         }
+        synced = false;
         status("Received sync bytes.");
         send_frame(frame, mt_format_hello(frame, sizeof(frame), nonce));
-        if (!receive_file(1, MT_GUEST_EXECUTABLE1)) {
+        RxResult r = receive_file(1, MT_GUEST_EXECUTABLE1, nonce);
+        if (r == RX_OK) {
+            unlink(MT_GUEST_EXECUTABLE2);
+            r = receive_file(2, MT_GUEST_EXECUTABLE2, nonce);
+        }
+        if (r == RX_RESYNC) {
+            synced = true;
             continue;
         }
-        unlink(MT_GUEST_EXECUTABLE2);
-        if (!receive_file(2, MT_GUEST_EXECUTABLE2)) {
-            continue;
+        if (r == RX_OK) {
+            run_executable1(nonce);
         }
-        run_executable1(nonce);
     }
 }

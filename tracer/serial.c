@@ -383,6 +383,8 @@ gboolean serial_sync(SerialChannel *ch, gint64 deadline, GError **err)
     g_snprintf(ch->nonce, sizeof(ch->nonce), "%08x%08x", g_random_int(),
                g_random_int());
     ch->exited = FALSE;
+    /* Frames of an earlier exchange must not answer this one. */
+    g_queue_clear_full(&ch->frames, g_free);
     int n = mt_format_sync(line, sizeof(line), ch->nonce);
     if (!send_all(ch, line, (gsize)n, deadline, what, err)) {
         return FALSE;

@@ -30,6 +30,13 @@ $(LIBTRACER): $(TRACER_COMMON_OBJS)
 .PHONY: tracer
 tracer: $(LIBTRACER)
 
+# Unit tests of the shared modules (tests/unit/test_*.c, one per module).
+TRACER_UNIT_TESTS := test_serial test_qmp test_guestconf
+$(BUILD)/tests/unit/test_%: tests/unit/test_%.c $(LIBTRACER)
+	@mkdir -p $(@D)
+	$(CC) $(TRACER_CFLAGS) -o $@ $< $(LIBTRACER) $(GLIB_LIBS)
+CHECK_PROGRAMS += $(addprefix $(BUILD)/tests/unit/,$(TRACER_UNIT_TESTS))
+
 # ---- memory_tracer CLI (below) ----
 # Owner: the CLI engineer.  build/bin/memory_tracer and its man page.
 

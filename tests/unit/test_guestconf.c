@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests of tracer/guestconf.c: save/load round trip with relative
+ * paths, rejected keys and values, and the composed QEMU command line.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "guestconf.h"
+
+static int failures;
+
+#define CHECK(name, cond) do { \
+        if (cond) { \
+            printf("PASS: %s\n", name); \
+        } else { \
+            printf("FAIL: %s: %s (line %d)\n", name, #cond, __LINE__); \
+            failures++; \
+        } \
+    } while (0)
+
+static gboolean argv_has(GStrv argv, const char *a, const char *b)
+{
+    for (guint i = 0; argv[i]; i++) {
+        if (strcmp(argv[i], a) == 0 && (!b || (argv[i + 1] &&
+                                              strcmp(argv[i + 1], b) == 0))) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+int main(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("mt-test-conf.XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "guest.conf", NULL);
+    g_autoptr(GError) err = NULL;
+
+    g_autoptr(GuestConf) d = guest_conf_new_default();
+    g_free(d->image);
+    d->image = g_build_filename(dir, "guest.qcow2", NULL);
+    g_free(d->kernel);
+    d->kernel = g_build_filename(dir, "vmlinuz", NULL);
+    g_free(d->initrd);
+    d->initrd = g_build_filename(dir, "initrd.img", NULL);
+    CHECK("save", guest_conf_save(d, path, &err));
+    g_autofree char *text = NULL;
+    g_file_get_contents(path, &text, NULL, NULL);
+    CHECK("paths are saved relative to the file",
+          text && strstr(text, "\nimage=guest.qcow2\n") &&
+          strstr(text, "\nkernel=vmlinuz\n"));
+
+    g_autoptr(GuestConf) c = guest_conf_load(path, &err);
+    CHECK("load round trip",
+          c && strcmp(c->image, d->image) == 0 &&
+          strcmp(c->kernel, d->kernel) == 0 &&
+          strcmp(c->append, d->append) == 0 && c->memory_mb == 2560 &&
+          strcmp(c->machine, "pc-i440fx-7.2") == 0 &&
+          strcmp(c->snapshot, "ready_for_memory_tracer") == 0);
+
+    if (c) {
+        GuestQemuSetup s = {
+            .qemu = "/q", .firmware_dir = "/fw", .image = "/run/a,b.qcow2",
+            .qmp_socket = "/run/qmp", .serial_socket = "/run/ser",
+            .console_log = "/run/con", .loadvm = TRUE,
+        };
+        g_auto(GStrv) argv = guest_conf_qemu_argv(c, &s);
+        g_autofree char *cmd = g_strjoinv(" ", argv);
+        printf("# %s\n", cmd);
+        CHECK("argv: restore options",
+              strcmp(argv[0], "/q") == 0 && argv_has(argv, "-L", "/fw") &&
+              argv_has(argv, "-nodefaults", NULL) &&
+              argv_has(argv, "-m", "2560") &&
+              argv_has(argv, "-machine", "pc-i440fx-7.2,accel=tcg") &&
+              argv_has(argv, "-cpu", "qemu64") &&
+              argv_has(argv, "-kernel", c->kernel) &&
+              argv_has(argv, "-append", c->append) &&
+              argv_has(argv, "-loadvm", "ready_for_memory_tracer"));
+        CHECK("argv: ttyS0 is the protocol socket, ttyS1 the console file",
+              strstr(cmd, "-chardev socket,id=mtserial,path=/run/ser,"
+                          "server=on,wait=off -serial chardev:mtserial "
+                          "-chardev file,id=mtconsole,path=/run/con "
+                          "-serial chardev:mtconsole") != NULL);
+        CHECK("argv: commas in paths are escaped",
+              strstr(cmd, "file=/run/a,,b.qcow2,format=qcow2") != NULL);
+    }
+
+    const char *bad[] = {
+        "image=x\nsnapshot=s\nmachine=m\ncpu=c\ncolour=red\n",
+        "image=x\nsnapshot=s\nmachine=m\ncpu=c\nmemory_mb=lots\n",
+        "image=x\nsnapshot=s\nmachine=m\ncpu=c\nsmp=2\n",
+        "image=x\nsnapshot=s\nmachine=m\ncpu=c\ndrive_if=scsi\n",
+        "image=x\nsnapshot=s\nmachine=m\ncpu=c\ninitrd=i\n",
+        "snapshot=s\nmachine=m\ncpu=c\n",
+        "format=2\nimage=x\nsnapshot=s\nmachine=m\ncpu=c\n",
+        "image x\n",
+    };
+    gboolean all = TRUE;
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_clear_error(&err);
+        g_file_set_contents(path, bad[i], -1, NULL);
+        GuestConf *b = guest_conf_load(path, &err);
+        if (b || !err) {
+            printf("# accepted bad configuration %u\n", i);
+            all = FALSE;
+            guest_conf_free(b);
+        }
+    }
+    CHECK("bad keys and values are rejected with a message", all);
+
+    g_file_set_contents(path, "# user image\nimage=/img/ubuntu.qcow2\n"
+                        "snapshot=s\nmachine=pc\ncpu=qemu64\n"
+                        "drive_if=ide\n", -1, NULL);
+    g_autoptr(GuestConf) u = guest_conf_load(path, &err);
+    if (u) {
+        GuestQemuSetup s = { .qemu = "/q", .qmp_socket = "/q.sock",
+                             .serial_socket = "/s.sock" };
+        g_auto(GStrv) argv = guest_conf_qemu_argv(u, &s);
+        CHECK("an image without kernel boots from its disk",
+              !argv_has(argv, "-kernel", NULL) &&
+              argv_has(argv, "-drive",
+                       "if=ide,id=mtdisk,file=/img/ubuntu.qcow2,format=qcow2") &&
+              !argv_has(argv, "-loadvm", NULL));
+    } else {
+        CHECK("an image without kernel boots from its disk", FALSE);
+    }
+
+    g_autofree char *src = g_build_filename(dir, "src", NULL);
+    g_autofree char *dst = g_build_filename(dir, "dst", NULL);
+    g_file_set_contents(src, "image bytes", -1, NULL);
+    g_autofree char *copied = NULL;
+    CHECK("image copy",
+          guest_image_copy(src, dst, NULL) &&
+          g_file_get_contents(dst, &copied, NULL, NULL) &&
+          strcmp(copied, "image bytes") == 0);
+    CHECK("image copy refuses to overwrite",
+          !guest_image_copy(src, dst, NULL));
+    g_unlink(src);
+    g_unlink(dst);
+    g_unlink(path);
+    g_rmdir(dir);
+    return failures ? 1 : 0;
+}
