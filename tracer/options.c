@@ -539,6 +539,15 @@ bool options_validate(Options *o, OptionsError *e)
             if (!check_file("guest_image_path", &o->guest_image_path, e)) {
                 return false;
             }
+            /* An image made by our builder has its guest.conf beside it:
+             * the snapshot only restores with that machine setup. */
+            g_autofree char *dir = g_path_get_dirname(o->guest_image_path);
+            char *conf = g_build_filename(dir, "guest.conf", NULL);
+            if (is_file(conf)) {
+                o->guest_conf_path = conf;
+            } else {
+                g_free(conf);
+            }
             char *abs = real_path(o->qemu_with_GMBEOO_path);
             g_free(o->qemu_with_GMBEOO_path);
             o->qemu_with_GMBEOO_path = abs;
@@ -557,7 +566,7 @@ bool options_validate(Options *o, OptionsError *e)
         if (!o->firmware_dir) {
             o->firmware_dir = find_firmware(o->qemu_binary);
         }
-        if (o->guest_ram_mb == 0 && !o->embedded_guest) {
+        if (o->guest_ram_mb == 0 && !o->guest_conf_path) {
             o->guest_ram_mb = DEFAULT_GUEST_RAM_MB;
         }
         if (o->snapshot_name[0] == '\0') {

@@ -56,7 +56,8 @@ typedef struct Options {
     bool embedded_guest;            /* no positional arguments */
     char *qemu_binary;              /* the emulator to run */
     char *firmware_dir;             /* for -L, or NULL */
-    char *guest_conf_path;          /* embedded guest's guest.conf */
+    char *guest_conf_path;          /* guest.conf (embedded guest, or one
+                                     * beside the given image), or NULL */
 } Options;
 
 typedef struct OptionsError {

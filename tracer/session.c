@@ -412,7 +412,8 @@ static bool start_qemu(Session *s, GError **err)
 {
     g_autoptr(GuestConf) conf = NULL;
     const char *image = s->o->guest_image_path;
-    if (s->o->embedded_guest) {
+    if (s->o->guest_conf_path) {
+        /* The embedded guest, or an image with our guest.conf beside it. */
         conf = guest_conf_load(s->o->guest_conf_path, err);
         if (!conf) {
             return false;
@@ -420,7 +421,12 @@ static bool start_qemu(Session *s, GError **err)
         if (s->o->guest_ram_mb > 0) {
             conf->memory_mb = (guint)s->o->guest_ram_mb;
         }
-        image = conf->image;
+        if (!s->o->embedded_guest) {
+            g_free(conf->snapshot);
+            conf->snapshot = g_strdup(s->o->snapshot_name);
+        } else {
+            image = conf->image;
+        }
     }
     /* The run works on a throw-away copy, so the image never changes and
      * concurrent runs on one image do not meet. */
@@ -933,7 +939,7 @@ int session_run(Options *o)
         report_print(&s.result);
         ok = hand_over_monitor(&s, &err);
     }
-    if (!ok) {
+    if (!ok && !runtime_interrupted()) {
         keep_console_log(&s);
     }
     clean_up(&s);
