@@ -408,6 +408,28 @@ static GStrv user_image_argv(Session *s)
     return g_strv_builder_end(b);
 }
 
+/* argv as a shell would need it typed, for --verbose. */
+static char *command_line_text(char **argv)
+{
+    GString *text = g_string_new(NULL);
+    for (char **a = argv; *a; a++) {
+        if (text->len) {
+            g_string_append_c(text, ' ');
+        }
+        bool plain = **a != '\0';
+        for (const char *c = *a; *c && plain; c++) {
+            plain = g_ascii_isalnum(*c) || strchr("-_./=,:+@%", *c);
+        }
+        if (plain) {
+            g_string_append(text, *a);
+        } else {
+            g_autofree char *q = g_shell_quote(*a);
+            g_string_append(text, q);
+        }
+    }
+    return g_string_free(text, FALSE);
+}
+
 static bool start_qemu(Session *s, GError **err)
 {
     g_autoptr(GuestConf) conf = NULL;
@@ -451,7 +473,7 @@ static bool start_qemu(Session *s, GError **err)
         argv = user_image_argv(s);
     }
     if (s->o->verbose) {
-        g_autofree char *line = g_strjoinv(" ", argv);
+        g_autofree char *line = command_line_text(argv);
         say(s, "starting qemu by executing:");
         fprintf(stderr, "%s\n", line);
         say(s, "guest console log: %s", s->console_log);
@@ -666,11 +688,11 @@ static bool release_workload(Session *s, GError **err)
     if (!qmp_do(s, "cont", NULL, NULL, err)) {
         return false;
     }
-    s->clock_start = g_get_monotonic_time();
     if (!serial_send_enter(s->serial, err)) {
         g_prefix_error(err, "sending Enter to the workload: ");
         return false;
     }
+    s->clock_start = g_get_monotonic_time();
     return true;
 }
 
