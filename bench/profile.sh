@@ -29,36 +29,75 @@ for f in "$bin/memory_tracer" "$bin/simple_analysis" "$out/drain" "$build/guest/
     [ -e "$f" ] || { echo "profile: $f missing (make all bench-tools)" >&2; exit 1; }
 done
 
-v="$out/variants/profile"
-rm -rf "$v"
-mkdir -p "$v/bin" "$v/share"
-cp "$bin/memory_tracer" "$v/bin/memory_tracer"
-ln -s "$build/guest" "$v/guest"
-ln -s "$build/share/qemu" "$v/share/qemu"
-printf '#!/bin/sh\nexec %q "$@" -name debug-threads=on\n' "$bin/qemu-system-x86_64" > "$v/bin/qemu-system-x86_64"
-chmod 0755 "$v/bin/qemu-system-x86_64"
+# make_variant NAME EXTRA_QEMU_ARGS: a build/-shaped directory whose emulator
+# is the patched binary with EXTRA_QEMU_ARGS appended (see bench.sh).
+make_variant() {
+    local v="$out/variants/$1"
+    rm -rf "$v"
+    mkdir -p "$v/bin" "$v/share"
+    cp "$bin/memory_tracer" "$v/bin/memory_tracer"
+    ln -s "$build/guest" "$v/guest"
+    ln -s "$build/share/qemu" "$v/share/qemu"
+    printf '#!/bin/sh\nexec %q "$@" %s\n' "$bin/qemu-system-x86_64" "$2" > "$v/bin/qemu-system-x86_64"
+    chmod 0755 "$v/bin/qemu-system-x86_64"
+}
+
+# Flat profiles: by thread over the whole machine, then each thread of
+# interest on its own (percentages relative to that thread).
+summarize() {   # name
+    local data="$prof/perf-$1.data" t
+    perf report -i "$data" --stdio --sort comm --percent-limit 0.5 2>/dev/null \
+        | grep -v '^#' | sed '/^$/d' > "$prof/by-thread-$1.txt"
+    : > "$prof/by-symbol-$1.txt"
+    for t in "CPU 0/TCG" gmbeoo-writer qemu-system-x86 drain simple_analysis; do
+        grep -q "  $t\$" "$prof/by-thread-$1.txt" || continue
+        {
+            echo "== $t =="
+            perf report -i "$data" --stdio --comms "$t" --sort dso,sym \
+                --percentage relative --percent-limit 0.5 2>/dev/null \
+                | grep -v '^#' | sed '/^$/d' | head -25
+        } >> "$prof/by-symbol-$1.txt"
+    done
+    echo "== $1: by thread (whole machine) ==" >&2
+    head -12 "$prof/by-thread-$1.txt" >&2
+    cat "$prof/by-symbol-$1.txt" >&2
+}
 
 workload="$out/workloads/$preset/mem_loop"
+common=(--workload_path_on_host "$workload" --dont_add_communications_with_host_to_workload)
+
+make_variant profile "-name debug-threads=on"
 for tool in drain simple_analysis; do
     tpath="$out/drain"
     [ "$tool" = simple_analysis ] && tpath="$bin/simple_analysis"
-    data="$prof/perf-$tool.data"
     echo "profile: tracing $workload at full rate into $tool under perf" >&2
-    perf record -q -o "$data" -a -e cpu-clock -F 1999 -- \
-        "$v/bin/memory_tracer" --workload_path_on_host "$workload" \
-        --dont_add_communications_with_host_to_workload \
+    perf record -q -o "$prof/perf-gmbeoo-$tool.data" -a -e cpu-clock -F 1999 -- \
+        "$out/variants/profile/bin/memory_tracer" "${common[@]}" \
         --analysis_tool_path "$tpath" --print_trace_info \
-        > "$prof/run-$tool.out" 2> "$prof/run-$tool.err" < /dev/null
+        > "$prof/run-gmbeoo-$tool.out" 2> "$prof/run-gmbeoo-$tool.err" < /dev/null
     echo "profile: memory_tracer exit $?" >&2
-    grep -a -E 'tracing_duration|num_of_(GMBE_events|events_written|dropped|records|mem_accesses):' \
-        "$prof/run-$tool.out" >&2
-    perf report -i "$data" --stdio --sort comm --percent-limit 0.5 2>/dev/null \
-        | grep -v '^#' | sed '/^$/d' > "$prof/by-thread-$tool.txt"
-    perf report -i "$data" --stdio --sort comm,dso,sym --percent-limit 0.3 2>/dev/null \
-        | grep -v '^#' | sed '/^$/d' > "$prof/by-symbol-$tool.txt"
-    echo "== by thread ($tool) ==" >&2
-    head -15 "$prof/by-thread-$tool.txt" >&2
-    echo "== by symbol ($tool) ==" >&2
-    head -40 "$prof/by-symbol-$tool.txt" >&2
+    grep -a -E 'tracing_duration|num_of_[a-zA-Z_]*:' "$prof/run-gmbeoo-$tool.out" >&2
+    summarize "gmbeoo-$tool"
 done
+
+# The plugin tracer on the same binary, for comparison.
+if [ -f "$out/gmbeoo_plugin.so" ]; then
+    fifo="$prof/plugin.fifo"
+    rm -f "$fifo"; mkfifo "$fifo"
+    make_variant profile-plugin "-name debug-threads=on -plugin $out/gmbeoo_plugin.so,out=$fifo"
+    "$out/drain" "$fifo" > "$prof/plugin-drain.out" 2>&1 &
+    drain_pid=$!
+    echo "profile: the same workload under gmbeoo_plugin.so (--dont_trace) under perf" >&2
+    perf record -q -o "$prof/perf-plugin.data" -a -e cpu-clock -F 1999 -- \
+        "$out/variants/profile-plugin/bin/memory_tracer" "${common[@]}" --dont_trace \
+        > "$prof/run-plugin.out" 2> "$prof/run-plugin.err" < /dev/null
+    echo "profile: memory_tracer exit $?" >&2
+    kill -USR1 "$drain_pid" 2>/dev/null
+    sleep 0.5
+    kill -0 "$drain_pid" 2>/dev/null && kill -KILL "$drain_pid" 2>/dev/null
+    wait "$drain_pid" 2>/dev/null
+    grep -a tracing_duration "$prof/run-plugin.out" >&2
+    grep -a num_of_records "$prof/plugin-drain.out" >&2
+    summarize plugin
+fi
 echo "profile: reports in $prof" >&2

@@ -52,10 +52,19 @@ typedef struct Buffer {
     struct Buffer *next;        /* in the free list or the full queue */
 } Buffer;
 
+/* meminfo -> word0, memoised: the qemu_plugin_mem_* queries are calls into
+ * QEMU, four per access otherwise.  A few distinct meminfo values (size,
+ * sign, store, MMU index) cover almost every access. */
+#define MEMO_SLOTS 64
+typedef struct Memo {
+    uint32_t info;
+    uint32_t valid;             /* bit cpl set: word0[cpl] is filled */
+    uint64_t word0[4];          /* indexed by cpl */
+} Memo;
+
 typedef struct Vcpu {
     Buffer *cur;                /* owned by this vCPU's thread */
-    uint32_t last_info;         /* memo: meminfo -> word0 */
-    uint64_t last_word0[4];     /* indexed by cpl */
+    Memo memo[MEMO_SLOTS];
     uint64_t dropped;
 } Vcpu;
 
@@ -189,14 +198,17 @@ static void vcpu_mem(unsigned int vcpu_index, qemu_plugin_meminfo_t info,
     unsigned cpl = (unsigned)(uintptr_t)udata;
     Buffer *b = v->cur;
 
-    if (info != v->last_info || v->last_word0[cpl] == 0) {
-        if (info != v->last_info) {
-            memset(v->last_word0, 0, sizeof(v->last_word0));
-            v->last_info = info;
-        }
-        v->last_word0[cpl] = word0_of(info, cpl);
+    Memo *m = &v->memo[(info ^ (info >> 6) ^ (info >> 16)) % MEMO_SLOTS];
+
+    if (m->info != info) {
+        m->info = info;
+        m->valid = 0;
     }
-    b->rec[b->used].word0 = v->last_word0[cpl];
+    if (!(m->valid & (1u << cpl))) {
+        m->word0[cpl] = word0_of(info, cpl);
+        m->valid |= 1u << cpl;
+    }
+    b->rec[b->used].word0 = m->word0[cpl];
     b->rec[b->used].vaddr = vaddr;
     if (++b->used == buf_records) {
         flip(v);
