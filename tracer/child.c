@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +40,7 @@ bool child_spawn(Child *c, const char *name, char *const argv[],
                     "cannot start %s: pipe: %s", name, g_strerror(errno));
         return false;
     }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -50,6 +52,11 @@ bool child_spawn(Child *c, const char *name, char *const argv[],
     }
     if (pid == 0) {
         setpgid(0, 0);
+        /* Even if memory_tracer is SIGKILLed, nothing outlives it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) {
+            _exit(127);
+        }
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
