@@ -96,11 +96,16 @@ static pid_t pgrp_of(const char *pid)
     return pgrp;
 }
 
-static bool pid_has_open(const char *pid, const struct stat *fifo)
+/* Does process @pid have @fifo open for reading?  Sets *@denied when its
+ * descriptors cannot be inspected. */
+static bool pid_reads(const char *pid, const struct stat *fifo, bool *denied)
 {
     g_autofree char *fddir = g_strdup_printf("/proc/%s/fd", pid);
     DIR *d = opendir(fddir);
     if (!d) {
+        if (errno == EACCES && denied) {
+            *denied = true;
+        }
         return false;
     }
     bool found = false;
@@ -110,37 +115,56 @@ static bool pid_has_open(const char *pid, const struct stat *fifo)
             continue;
         }
         struct stat st;
-        if (fstatat(dirfd(d), ent->d_name, &st, 0) == 0 &&
-            st.st_dev == fifo->st_dev && st.st_ino == fifo->st_ino) {
-            found = true;
+        if (fstatat(dirfd(d), ent->d_name, &st, 0) != 0 ||
+            st.st_dev != fifo->st_dev || st.st_ino != fifo->st_ino) {
+            continue;
         }
+        /* The access mode is in fdinfo's "flags:" (octal). */
+        g_autofree char *info_path = g_strdup_printf("/proc/%s/fdinfo/%s",
+                                                     pid, ent->d_name);
+        g_autofree char *info = NULL;
+        unsigned long flags = O_RDONLY;
+        if (g_file_get_contents(info_path, &info, NULL, NULL)) {
+            const char *f = strstr(info, "flags:");
+            if (f) {
+                flags = strtoul(f + 6, NULL, 8);
+            }
+        }
+        found = (flags & O_ACCMODE) != O_WRONLY;
     }
     closedir(d);
     return found;
 }
 
-bool analysis_has_open(const AnalysisTool *t, const struct stat *fifo)
+bool fifo_has_reader(const struct stat *fifo, pid_t pgrp, bool *denied)
 {
-    if (t->child.pid <= 0) {
-        return false;
-    }
     DIR *proc = opendir("/proc");
     if (!proc) {
+        if (denied) {
+            *denied = true;
+        }
         return false;
     }
+    g_autofree char *self = g_strdup_printf("%d", (int)getpid());
     bool found = false;
     struct dirent *ent;
     while (!found && (ent = readdir(proc))) {
-        if (!g_ascii_isdigit(ent->d_name[0])) {
+        if (!g_ascii_isdigit(ent->d_name[0]) ||
+            strcmp(ent->d_name, self) == 0) {
             continue;
         }
-        if (pgrp_of(ent->d_name) == t->child.pid &&
-            pid_has_open(ent->d_name, fifo)) {
-            found = true;
+        if (pgrp > 0 && pgrp_of(ent->d_name) != pgrp) {
+            continue;
         }
+        found = pid_reads(ent->d_name, fifo, denied);
     }
     closedir(proc);
     return found;
+}
+
+bool analysis_has_open(const AnalysisTool *t, const struct stat *fifo)
+{
+    return t->child.pid > 0 && fifo_has_reader(fifo, t->child.pid, NULL);
 }
 
 void analysis_finish(AnalysisTool *t, gint64 grace_us)

@@ -36,8 +36,13 @@ void analysis_pump(AnalysisTool *t);
  * the output before it in *@before (may be NULL) and move past it. */
 bool analysis_find(AnalysisTool *t, const char *text, char **before);
 
-/* Does any process of the tool's process group have @fifo open? */
+/* Does any process of the tool's process group read @fifo? */
 bool analysis_has_open(const AnalysisTool *t, const struct stat *fifo);
+
+/* Does a process other than us (of process group @pgrp if > 0) have
+ * @fifo open for reading?  *@denied (may be NULL) is set when some process
+ * could not be inspected, so a FALSE answer is not certain. */
+bool fifo_has_reader(const struct stat *fifo, pid_t pgrp, bool *denied);
 
 /* Stop (SIGTERM, then SIGKILL) and reap; close the pipe. */
 void analysis_finish(AnalysisTool *t, gint64 grace_us);

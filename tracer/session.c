@@ -644,6 +644,30 @@ static bool wait_output_state(Session *s, const char *want, const char *what,
     }
 }
 
+/* --trace_fifo_path: the user's reader must be there, or every record
+ * would sit in the pipe.  Processes we may not inspect make the check
+ * inconclusive; then we go on. */
+static bool wait_user_reader(Session *s, GError **err)
+{
+    const char *what = "a reader of trace_fifo_path to open it";
+    gint64 deadline = deadline_in(s->protocol_us);
+    for (;;) {
+        bool denied = false;
+        if (fifo_has_reader(&s->fifo_st, 0, &denied) || denied) {
+            return true;
+        }
+        if (!watch(s, what, err)) {
+            return false;
+        }
+        if (g_get_monotonic_time() >= deadline) {
+            g_autofree char *w = g_strdup_printf("%s (%s)", what,
+                                                 s->fifo_path);
+            return timed_out(err, s->protocol_us, w);
+        }
+        g_usleep(20 * 1000);
+    }
+}
+
 static bool enable_tracing(Session *s, GError **err)
 {
     if (!s->tracing) {
@@ -662,8 +686,8 @@ static bool enable_tracing(Session *s, GError **err)
         !wait_output_state(s, "open", "QEMU to open the trace FIFO", err)) {
         return false;
     }
-    if (s->o->mode != TRACE_TO_ANALYSIS_TOOL) {
-        return true;
+    if (s->o->mode == TRACE_TO_FIFO) {
+        return wait_user_reader(s, err);
     }
     /* QEMU's open succeeded at once (our probe is a reader); make sure
      * the tool really reads the FIFO before the workload runs. */

@@ -62,3 +62,9 @@ MEMORY_TRACER_PROTOCOL_DEADLINE=5 mt_run --workload_path_on_host "$USER_WL" $NOC
     --analysis_tool_path "$no_block"
 expect_failure tool_never_prints_block 'waiting for "-----begin analysis output-----" from the analysis tool'
 
+
+# --trace_fifo_path whose FIFO nobody reads: fail fast, not fill the pipe.
+lonely=$MT_TEST_TMP/lonely_fifo; mkfifo "$lonely"
+MEMORY_TRACER_PROTOCOL_DEADLINE=5 mt_run --workload_path_on_host "$USER_WL" $NOCOMM \
+    --trace_fifo_path "$lonely"
+expect_failure trace_fifo_without_reader 'waiting for a reader of trace_fifo_path'
