@@ -55,9 +55,13 @@ bdeb=$(fetch busybox-static)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mt-guest.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# Kernel: only the image itself.  The initramfs needs no modules: the 8250
-# UART, devtmpfs, tmpfs and gzip-compressed initramfs are built in.
-dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$tmp" --wildcards './boot/vmlinuz-*'
+# Kernel: the image, and the modules of the virtio console (the fast
+# protocol channel; the 8250 UART, devtmpfs and tmpfs are built in).
+virtio_modules="drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko
+    drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci_modern_dev.ko
+    drivers/virtio/virtio_pci.ko drivers/char/virtio_console.ko"
+dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$tmp" --wildcards './boot/vmlinuz-*' \
+    $(for m in $virtio_modules; do echo "./lib/modules/*/kernel/$m"; done)
 vmlinuz=$(ls "$tmp"/boot/vmlinuz-* | head -n1)
 kver=${vmlinuz##*/vmlinuz-}
 
@@ -71,6 +75,12 @@ file -L "$root/bin/busybox" | grep -q 'statically linked' ||
 # Both are amd64 Linux, so the guest's busybox can list its applets here.
 "$root/bin/busybox" --list-full | while read -r applet; do
     [ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+done
+# In load order (each after what it uses); /init insmods them.
+mkdir -p "$root/lib/modules"
+for m in $virtio_modules; do
+    install -m 0644 "$tmp/lib/modules/$kver/kernel/$m" "$root/lib/modules/"
+    echo "${m##*/}" >> "$root/lib/modules/load-order"
 done
 install -m 0755 "$helper" "$root/bin/run_executables_from_serial"
 install -m 0755 "$init" "$root/init"

@@ -20,6 +20,8 @@ GUEST_CFLAGS := -static -Os -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclu
 GUEST_MEMORY_MB := 2560
 GUEST_MACHINE := pc-i440fx-7.2
 GUEST_CPU := qemu64
+# virtconsole (fast) or ttyS0 (the original's 16550 channel).
+GUEST_CHANNEL := virtconsole
 GUEST_APPEND := console=ttyS1,115200 quiet nokaslr mitigations=off tsc=reliable nowatchdog panic=-1
 
 $(GUEST_HELPER): guest/run_executables_from_serial.c include/memory_tracer/serial_protocol.h | deps
@@ -38,7 +40,8 @@ $(GUEST_CONF): $(GUEST_WORK)/initrd.img $(MAKE_SNAPSHOT) guest/guest.mk | qemu
 		--firmware $(FIRMWARE_DIR) --kernel $(GUEST_WORK)/vmlinuz \
 		--initrd $(GUEST_WORK)/initrd.img --out-dir $(GUEST_DIR) \
 		--memory $(GUEST_MEMORY_MB) --machine $(GUEST_MACHINE) \
-		--cpu $(GUEST_CPU) --append "$(GUEST_APPEND)"
+		--cpu $(GUEST_CPU) --channel $(GUEST_CHANNEL) \
+		--append "$(GUEST_APPEND)"
 
 .PHONY: guest guest-rebuild
 guest: $(GUEST_CONF)

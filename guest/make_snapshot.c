@@ -29,10 +29,11 @@
 #include "guestconf.h"
 #include "qmp.h"
 
-#define READY_TEXT "Opened /dev/ttyS0."
+/* The helper's "Opened /dev/ttyS0." or "Opened /dev/hvc0." */
+#define READY_TEXT "Opened /dev/"
 
 static char *opt_qemu, *opt_qemu_img, *opt_firmware, *opt_kernel,
-    *opt_initrd, *opt_out, *opt_append, *opt_machine, *opt_cpu;
+    *opt_initrd, *opt_out, *opt_append, *opt_machine, *opt_cpu, *opt_channel;
 static int opt_memory, opt_timeout = 300;
 
 static GOptionEntry entries[] = {
@@ -46,6 +47,7 @@ static GOptionEntry entries[] = {
     { "memory", 0, 0, G_OPTION_ARG_INT, &opt_memory, "guest RAM in MB", "MB" },
     { "machine", 0, 0, G_OPTION_ARG_STRING, &opt_machine, "machine type", "M" },
     { "cpu", 0, 0, G_OPTION_ARG_STRING, &opt_cpu, "CPU model", "C" },
+    { "channel", 0, 0, G_OPTION_ARG_STRING, &opt_channel, "ttyS0 or virtconsole", "DEV" },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &opt_timeout, "overall deadline (s)", "S" },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
 };
@@ -160,6 +162,14 @@ int main(int argc, char **argv)
     if (opt_cpu) {
         g_free(conf->cpu);
         conf->cpu = g_strdup(opt_cpu);
+    }
+    if (opt_channel) {
+        if (strcmp(opt_channel, "ttyS0") != 0 &&
+            strcmp(opt_channel, "virtconsole") != 0) {
+            die("--channel must be ttyS0 or virtconsole");
+        }
+        g_free(conf->channel);
+        conf->channel = g_strdup(opt_channel);
     }
     if (opt_memory > 0) {
         conf->memory_mb = (guint)opt_memory;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * run_executables_from_serial: the guest half of memory_tracer's serial
- * channel.  It opens /dev/ttyS0 in raw mode, receives executable1 and
+ * run_executables_from_serial [DEVICE]: the guest half of memory_tracer's
+ * serial channel.  It opens DEVICE (default /dev/ttyS0; the embedded guest
+ * uses its virtio console /dev/hvc0 when present) in raw mode, receives executable1 and
  * executable2 (protocol: include/memory_tracer/serial_protocol.h), writes
  * them to /tmp, runs executable1 with ttyS0 as its stdin/stdout/stderr,
  * reports how it ended, and waits for the next upload.
@@ -9,8 +10,8 @@
  * The snapshot ready_for_memory_tracer is taken while this program is
  * blocked reading ttyS0 right after printing "Opened /dev/ttyS0.".
  *
- * Status lines go to stdout, the guest console (ttyS1), never to ttyS0,
- * which carries only the protocol and the workload's own I/O.
+ * Status lines go to stdout, the guest console (ttyS1), never to the
+ * channel, which carries only the protocol and the workload's own I/O.
  *
  * Built static with musl-gcc; no stdio on the tty, no system().
  */
@@ -30,6 +31,7 @@
 #include "memory_tracer/serial_protocol.h"
 
 static int tty = -1;
+static const char *tty_path = MT_GUEST_TTY;
 static MtCrc32Table crc_table;
 
 /* Input buffer: the tty is read in blocks; the protocol parser takes bytes
@@ -64,7 +66,7 @@ static bool fill(void)
             continue;
         }
         if (errno != EINTR && errno != EAGAIN) {
-            status("read from " MT_GUEST_TTY " failed: %s", strerror(errno));
+            status("read from %s failed: %s", tty_path, strerror(errno));
             return false;
         }
     }
@@ -98,7 +100,7 @@ static bool write_all(int fd, const void *data, size_t len)
 static void send_frame(const char *buf, int len)
 {
     if (len < 0 || !write_all(tty, buf, (size_t)len)) {
-        status("failed to send a frame to " MT_GUEST_TTY ": %s",
+        status("failed to send a frame to %s: %s", tty_path,
                strerror(errno));
     }
     tcdrain(tty);
@@ -337,26 +339,31 @@ static void run_executable1(const char *nonce)
                                      code));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     char nonce[MT_NONCE_LEN + 1], frame[MT_LINE_MAX];
 
+    /* The channel device: /dev/ttyS0 unless told otherwise (the embedded
+     * guest passes /dev/hvc0 when it has a virtio console). */
+    if (argc > 1) {
+        tty_path = argv[1];
+    }
     mt_crc32_table_init(&crc_table);
     signal(SIGPIPE, SIG_IGN);
 
-    tty = open(MT_GUEST_TTY, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    tty = open(tty_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (tty < 0) {
-        status("failed to open " MT_GUEST_TTY ". errno: %d", errno);
+        status("failed to open %s. errno: %d", tty_path, errno);
         return 1;
     }
     if (set_raw(tty) < 0) {
-        status("failed to set " MT_GUEST_TTY " to raw mode: %s",
+        status("failed to set %s to raw mode: %s", tty_path,
                strerror(errno));
         return 1;
     }
     /* Drop whatever arrived before we were ready. */
     tcflush(tty, TCIFLUSH);
-    status("Opened " MT_GUEST_TTY ".");
+    status("Opened %s.", tty_path);
 
     bool synced = false;
     for (;;) {

@@ -32,6 +32,7 @@ GuestConf *guest_conf_new_default(void)
     c->memory_mb = 2560;
     c->smp = 1;
     c->drive_if = g_strdup("none");
+    c->channel = g_strdup("virtconsole");
     return c;
 }
 
@@ -48,6 +49,7 @@ void guest_conf_free(GuestConf *c)
     g_free(c->machine);
     g_free(c->cpu);
     g_free(c->drive_if);
+    g_free(c->channel);
     g_free(c);
 }
 
@@ -87,6 +89,7 @@ GuestConf *guest_conf_load(const char *path, GError **err)
     c->memory_mb = 2560;
     c->smp = 1;
     c->drive_if = g_strdup("none");
+    c->channel = g_strdup("ttyS0");
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
     for (guint i = 0; lines[i]; i++) {
         char *l = g_strstrip(lines[i]);
@@ -134,6 +137,15 @@ GuestConf *guest_conf_load(const char *path, GError **err)
                 return NULL;
             }
             slot = &c->drive_if;
+        } else if (strcmp(key, "channel") == 0) {
+            if (strcmp(value, "ttyS0") != 0 &&
+                strcmp(value, "virtconsole") != 0) {
+                g_set_error(err, GUEST_CONF_ERROR, GUEST_CONF_ERROR_PARSE,
+                            "%s:%u: channel must be ttyS0 or virtconsole",
+                            path, i + 1);
+                return NULL;
+            }
+            slot = &c->channel;
         } else if (strcmp(key, "memory_mb") == 0) {
             if (!parse_uint(path, i + 1, key, value, 16, 1 << 20,
                             &c->memory_mb, err)) {
@@ -196,8 +208,10 @@ gboolean guest_conf_save(const GuestConf *c, const char *path, GError **err)
         g_string_append_printf(s, "append=%s\n", c->append);
     }
     g_string_append_printf(s, "machine=%s\ncpu=%s\nmemory_mb=%u\nsmp=%u\n"
-                           "drive_if=%s\n", c->machine, c->cpu, c->memory_mb,
-                           c->smp, c->drive_if ? c->drive_if : "none");
+                           "drive_if=%s\nchannel=%s\n", c->machine, c->cpu,
+                           c->memory_mb, c->smp,
+                           c->drive_if ? c->drive_if : "none",
+                           c->channel ? c->channel : "ttyS0");
     g_autoptr(GError) e = NULL;
     if (!g_file_set_contents(path, s->str, (gssize)s->len, &e)) {
         g_set_error(err, GUEST_CONF_ERROR, GUEST_CONF_ERROR_IO,
@@ -270,11 +284,19 @@ GStrv guest_conf_qemu_argv(const GuestConf *c, const GuestQemuSetup *s)
     add(a, "-drive");
     take(a, g_strdup_printf("if=%s,id=mtdisk,file=%s,format=qcow2",
                             c->drive_if ? c->drive_if : "none", image));
+    gboolean virtio = c->channel && strcmp(c->channel, "virtconsole") == 0;
     add(a, "-chardev");
     take(a, g_strdup_printf("socket,id=mtserial,path=%s,server=on,wait=off",
                             ser));
-    add(a, "-serial");
-    add(a, "chardev:mtserial");
+    if (virtio) {
+        add(a, "-chardev");
+        add(a, "null,id=mtnull");
+        add(a, "-serial");
+        add(a, "chardev:mtnull");
+    } else {
+        add(a, "-serial");
+        add(a, "chardev:mtserial");
+    }
     add(a, "-chardev");
     if (s->console_log) {
         g_autofree char *con = escape_commas(s->console_log);
@@ -284,6 +306,13 @@ GStrv guest_conf_qemu_argv(const GuestConf *c, const GuestQemuSetup *s)
     }
     add(a, "-serial");
     add(a, "chardev:mtconsole");
+    if (virtio) {
+        add(a, "-device");
+        add(a, "virtio-serial-pci,id=mtvirtio");
+        add(a, "-device");
+        add(a, "virtconsole,bus=mtvirtio.0,chardev=mtserial,"
+               "name=memory_tracer");
+    }
     add(a, "-chardev");
     take(a, g_strdup_printf("socket,id=mtqmp,path=%s,server=on,wait=off",
                             qmp));

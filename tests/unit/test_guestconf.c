@@ -59,7 +59,8 @@ int main(void)
           strcmp(c->kernel, d->kernel) == 0 &&
           strcmp(c->append, d->append) == 0 && c->memory_mb == 2560 &&
           strcmp(c->machine, "pc-i440fx-7.2") == 0 &&
-          strcmp(c->snapshot, "ready_for_memory_tracer") == 0);
+          strcmp(c->snapshot, "ready_for_memory_tracer") == 0 &&
+          strcmp(c->channel, "virtconsole") == 0);
 
     if (c) {
         GuestQemuSetup s = {
@@ -79,11 +80,25 @@ int main(void)
               argv_has(argv, "-kernel", c->kernel) &&
               argv_has(argv, "-append", c->append) &&
               argv_has(argv, "-loadvm", "ready_for_memory_tracer"));
-        CHECK("argv: ttyS0 is the protocol socket, ttyS1 the console file",
+        CHECK("argv: virtconsole is the protocol socket, ttyS1 the console",
               strstr(cmd, "-chardev socket,id=mtserial,path=/run/ser,"
-                          "server=on,wait=off -serial chardev:mtserial "
+                          "server=on,wait=off -chardev null,id=mtnull "
+                          "-serial chardev:mtnull "
                           "-chardev file,id=mtconsole,path=/run/con "
-                          "-serial chardev:mtconsole") != NULL);
+                          "-serial chardev:mtconsole -device "
+                          "virtio-serial-pci,id=mtvirtio -device virtconsole,"
+                          "bus=mtvirtio.0,chardev=mtserial,"
+                          "name=memory_tracer") != NULL);
+        g_free(c->channel);
+        c->channel = g_strdup("ttyS0");
+        g_auto(GStrv) argv2 = guest_conf_qemu_argv(c, &s);
+        g_autofree char *cmd2 = g_strjoinv(" ", argv2);
+        CHECK("argv: channel=ttyS0 puts the protocol on the first UART",
+              strstr(cmd2, "-chardev socket,id=mtserial,path=/run/ser,"
+                           "server=on,wait=off -serial chardev:mtserial "
+                           "-chardev file,id=mtconsole,path=/run/con "
+                           "-serial chardev:mtconsole") != NULL &&
+              !strstr(cmd2, "virtconsole"));
         CHECK("argv: commas in paths are escaped",
               strstr(cmd, "file=/run/a,,b.qcow2,format=qcow2") != NULL);
     }
@@ -93,6 +108,7 @@ int main(void)
         "image=x\nsnapshot=s\nmachine=m\ncpu=c\nmemory_mb=lots\n",
         "image=x\nsnapshot=s\nmachine=m\ncpu=c\nsmp=2\n",
         "image=x\nsnapshot=s\nmachine=m\ncpu=c\ndrive_if=scsi\n",
+        "image=x\nsnapshot=s\nmachine=m\ncpu=c\nchannel=ttyS3\n",
         "image=x\nsnapshot=s\nmachine=m\ncpu=c\ninitrd=i\n",
         "snapshot=s\nmachine=m\ncpu=c\n",
         "format=2\nimage=x\nsnapshot=s\nmachine=m\ncpu=c\n",
