@@ -53,6 +53,24 @@ static GOptionEntry entries[] = {
 };
 
 static GPid qemu_pid;
+static char *rundir;
+
+static void remove_rundir(void)
+{
+    if (!rundir) {
+        return;
+    }
+    GDir *d = g_dir_open(rundir, 0, NULL);
+    if (d) {
+        const char *n;
+        while ((n = g_dir_read_name(d))) {
+            g_autofree char *p = g_build_filename(rundir, n, NULL);
+            g_unlink(p);
+        }
+        g_dir_close(d);
+    }
+    g_rmdir(rundir);
+}
 
 static void die(const char *fmt, ...) G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN;
 static void die(const char *fmt, ...)
@@ -67,6 +85,7 @@ static void die(const char *fmt, ...)
         kill(qemu_pid, SIGKILL);
         waitpid(qemu_pid, NULL, 0);
     }
+    remove_rundir();
     exit(1);
 }
 
@@ -123,7 +142,7 @@ int main(int argc, char **argv)
 
     g_autofree char *out = g_canonicalize_filename(opt_out, NULL);
     g_mkdir_with_parents(out, 0755);
-    g_autofree char *rundir = g_dir_make_tmp("mt-snapshot.XXXXXX", &err);
+    rundir = g_dir_make_tmp("mt-snapshot.XXXXXX", &err);
     if (!rundir) {
         die("%s", err->message);
     }
@@ -285,9 +304,7 @@ int main(int argc, char **argv)
     if (con) {
         g_file_set_contents(con_dest, con, -1, NULL);
     }
-    g_unlink(con_path);
-    g_unlink(qemu_log);
-    g_rmdir(rundir);
+    remove_rundir();
 
     printf("guest: snapshot ready_for_memory_tracer saved in %s/guest.qcow2 "
            "(boot to ready %.1f s, savevm+quit %.1f s)\n", out,

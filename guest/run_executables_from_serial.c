@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * run_executables_from_serial [DEVICE]: the guest half of memory_tracer's
+ * run_executables_from_serial [DEVICE [DIR]]: the guest half of memory_tracer's
  * serial channel.  It opens DEVICE (default /dev/ttyS0; the embedded guest
  * uses its virtio console /dev/hvc0 when present) in raw mode, receives executable1 and
  * executable2 (protocol: include/memory_tracer/serial_protocol.h), writes
@@ -32,6 +32,10 @@
 
 static int tty = -1;
 static const char *tty_path = MT_GUEST_TTY;
+/* /tmp/executable1 and /tmp/executable2 unless a directory is given (the
+ * host unit test runs the helper on a pty with its own directory). */
+static char exe1_path[256] = MT_GUEST_EXECUTABLE1;
+static char exe2_path[256] = MT_GUEST_EXECUTABLE2;
 static MtCrc32Table crc_table;
 
 /* Input buffer: the tty is read in blocks; the protocol parser takes bytes
@@ -310,9 +314,9 @@ static void run_executable1(const char *nonce)
         if (chdir("/tmp") < 0) {
             /* run from wherever we are */
         }
-        execl(MT_GUEST_EXECUTABLE1, MT_GUEST_EXECUTABLE1, (char *)NULL);
+        execl(exe1_path, exe1_path, (char *)NULL);
         static const char msg[] = "run_executables_from_serial: exec "
-                                  MT_GUEST_EXECUTABLE1 " failed\n";
+                                  "executable1 failed\n";
         if (write(2, msg, sizeof(msg) - 1) < 0) {
             /* nothing left to tell */
         }
@@ -348,6 +352,10 @@ int main(int argc, char **argv)
     if (argc > 1) {
         tty_path = argv[1];
     }
+    if (argc > 2) {
+        snprintf(exe1_path, sizeof(exe1_path), "%s/executable1", argv[2]);
+        snprintf(exe2_path, sizeof(exe2_path), "%s/executable2", argv[2]);
+    }
     mt_crc32_table_init(&crc_table);
     signal(SIGPIPE, SIG_IGN);
 
@@ -373,10 +381,10 @@ int main(int argc, char **argv)
         synced = false;
         status("Received sync bytes.");
         send_frame(frame, mt_format_hello(frame, sizeof(frame), nonce));
-        RxResult r = receive_file(1, MT_GUEST_EXECUTABLE1, nonce);
+        RxResult r = receive_file(1, exe1_path, nonce);
         if (r == RX_OK) {
-            unlink(MT_GUEST_EXECUTABLE2);
-            r = receive_file(2, MT_GUEST_EXECUTABLE2, nonce);
+            unlink(exe2_path);
+            r = receive_file(2, exe2_path, nonce);
         }
         if (r == RX_RESYNC) {
             synced = true;

@@ -31,10 +31,11 @@ $(LIBTRACER): $(TRACER_COMMON_OBJS)
 tracer: $(LIBTRACER)
 
 # Unit tests of the shared modules (tests/unit/test_*.c, one per module).
-TRACER_UNIT_TESTS := test_serial test_qmp test_guestconf
+# test_guest_helper runs the real guest helper on a pty (needs it built).
+TRACER_UNIT_TESTS := test_serial test_qmp test_guestconf test_guest_helper
 $(BUILD)/tests/unit/test_%: tests/unit/test_%.c $(LIBTRACER)
 	@mkdir -p $(@D)
-	$(CC) $(TRACER_CFLAGS) -o $@ $< $(LIBTRACER) $(GLIB_LIBS)
+	$(CC) $(TRACER_CFLAGS) -o $@ $< $(LIBTRACER) $(GLIB_LIBS) -lutil
 CHECK_PROGRAMS += $(addprefix $(BUILD)/tests/unit/,$(TRACER_UNIT_TESTS))
 
 # ---- memory_tracer CLI (below) ----
