@@ -3,7 +3,10 @@
  * Host side of the serial channel to the guest helper
  * (guest/run_executables_from_serial.c).  The wire protocol is defined in
  * include/memory_tracer/serial_protocol.h.  The channel is a connected unix
- * socket to QEMU's chardev for the guest's /dev/ttyS0.
+ * socket to QEMU's chardev for the guest's channel tty (/dev/ttyS0, or the
+ * virtio console /dev/hvc0 of the embedded guest: see guest.conf's
+ * channel key).  serial_sync() may be called again before any upload; it
+ * starts a new exchange with a new nonce.
  *
  * Everything the guest sends is kept in a transcript (the workload's own
  * output, minus the protocol's framed messages); serial_expect() searches

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The serial protocol between memory_tracer (host) and the guest helper
- * run_executables_from_serial, over the guest's /dev/ttyS0.
+ * run_executables_from_serial, over one guest tty: /dev/ttyS0 (the first
+ * 16550 UART, what user-made images use) or /dev/hvc0 (a virtio console,
+ * what the embedded guest uses: ~200x faster under TCG).  On the host it is
+ * always a unix-socket chardev of QEMU.
  *
- * The helper sits in the saved snapshot blocked on a read of ttyS0 (raw
+ * The helper sits in the saved snapshot blocked on a read of the tty (raw
  * mode: no echo, no CR/LF translation, 8 bits clean).  The host uploads the
- * two executables, the helper runs executable1 with ttyS0 as its stdin,
- * stdout and stderr, and then reports how it ended.  ttyS0 carries nothing
- * else: the guest's console and the helper's own status lines are on ttyS1.
+ * two executables, the helper runs executable1 with the tty as its stdin,
+ * stdout and stderr, and then reports how it ended.  The channel carries
+ * nothing else: the guest's console and the helper's own status lines are
+ * on ttyS1.
  *
  * One exchange, in order:
  *
@@ -25,6 +29,8 @@
  *                   "\x1eMT NAK <index> <reason>\n"          and the helper
  *                   goes back to waiting for MTSYNC.  Reasons: checksum,
  *                   bad-header, too-large, write-error.
+ *                   An MTSYNC line in place of a header restarts the
+ *                   exchange (the host may re-sync before any upload).
  *   guest -> host   the workload's own output, unframed
  *   guest -> host   "\x1eMT EXIT <nonce> exit <status>\n" or
  *                   "\x1eMT EXIT <nonce> signal <signo>\n"
