@@ -35,7 +35,11 @@ $(MAKE_SNAPSHOT): guest/make_snapshot.c $(LIBTRACER)
 	@mkdir -p $(@D)
 	$(CC) $(TRACER_CFLAGS) -o $@ $< $(LIBTRACER) $(GLIB_LIBS)
 
-$(GUEST_CONF): $(GUEST_WORK)/initrd.img $(MAKE_SNAPSHOT) guest/guest.mk | qemu
+# The builder binary is order-only: a change to the QMP or serial code does
+# not change the snapshot.  Its own source and guestconf.c (which composes
+# the QEMU command line the snapshot must be restored with) do.
+$(GUEST_CONF): $(GUEST_WORK)/initrd.img guest/make_snapshot.c \
+		tracer/guestconf.c tracer/guestconf.h guest/guest.mk | qemu $(MAKE_SNAPSHOT)
 	$(MAKE_SNAPSHOT) --qemu $(QEMU_BIN) --qemu-img $(QEMU_IMG) \
 		--firmware $(FIRMWARE_DIR) --kernel $(GUEST_WORK)/vmlinuz \
 		--initrd $(GUEST_WORK)/initrd.img --out-dir $(GUEST_DIR) \
