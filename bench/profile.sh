@@ -49,10 +49,14 @@ summarize() {   # name
     perf report -i "$data" --stdio --sort comm --percent-limit 0.5 2>/dev/null \
         | grep -v '^#' | sed '/^$/d' > "$prof/by-thread-$1.txt"
     : > "$prof/by-symbol-$1.txt"
-    for t in "CPU 0/TCG" gmbeoo-writer qemu-system-x86 drain simple_analysis; do
-        grep -q "  $t\$" "$prof/by-thread-$1.txt" || continue
+    for t in "CPU 0/TCG" gmbeoo-writer plugin-writer qemu-system-x86 drain simple_analysis; do
+        grep -q "  $t *$" "$prof/by-thread-$1.txt" || continue
         {
-            echo "== $t =="
+            echo "== $t (by object) =="
+            perf report -i "$data" --stdio --comms "$t" --sort dso \
+                --percentage relative --percent-limit 1 2>/dev/null \
+                | grep -v '^#' | sed '/^$/d' | head -8
+            echo "== $t (by symbol) =="
             perf report -i "$data" --stdio --comms "$t" --sort dso,sym \
                 --percentage relative --percent-limit 0.5 2>/dev/null \
                 | grep -v '^#' | sed '/^$/d' | head -25

@@ -352,6 +352,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
         fprintf(stderr, "gmbeoo_plugin: cannot start the writer thread\n");
         return -1;
     }
+    pthread_setname_np(writer, "plugin-writer");  /* for perf and top */
     qemu_plugin_register_vcpu_init_cb(id, vcpu_init);
     qemu_plugin_register_vcpu_tb_trans_cb(id, vcpu_tb_trans);
     qemu_plugin_register_atexit_cb(id, plugin_exit, NULL);
