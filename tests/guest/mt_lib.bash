@@ -14,6 +14,14 @@ MT=$BIN/memory_tracer
 SA=$BIN/simple_analysis
 WL=$top/build/tests/workloads
 QEMU_BIN=$BIN/qemu-system-x86_64
+# MT_QEMU=DIR_OR_BINARY runs the embedded guest image on another emulator
+# (given as positional arguments; for trying a QEMU under development).
+MT_POS=()
+if [ -n "${MT_QEMU:-}" ]; then
+    MT_POS=("$top/build/guest/guest.qcow2" ready_for_memory_tracer "$MT_QEMU")
+    QEMU_BIN=$MT_QEMU
+    [ -d "$MT_QEMU" ] && QEMU_BIN=$MT_QEMU/qemu-system-x86_64
+fi
 MT_TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mt-e2e.XXXXXX")
 trap 'mt_cleanup' EXIT
 MT_BG_PIDS=()
@@ -52,7 +60,7 @@ mt_run() {
     local dir=$MT_TEST_TMP/run$n
     mkdir -p "$dir"
     MT_OUT=$dir.out MT_ERR=$dir.err
-    TMPDIR=$dir "$MT" "$@" >"$MT_OUT" 2>"$MT_ERR" </dev/null
+    TMPDIR=$dir "$MT" "$@" "${MT_POS[@]}" >"$MT_OUT" 2>"$MT_ERR" </dev/null
     MT_RC=$?
     MT_LEAK=
     local left
