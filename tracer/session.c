@@ -212,16 +212,17 @@ static void progress_tick(Session *s, Progress *p)
     guint64 records = json_object_get_int_member_with_default(
         q, "written-to-output", 0);
     json_object_unref(q);
-    double rate = 0;
-    if (p->last_time) {
-        rate = (double)(records - p->last_records) * G_USEC_PER_SEC /
-               (double)(now - p->last_time);
-    }
+    /* The rate since the last look, or since tracing began. */
+    gint64 since = p->last_time ? p->last_time : s->clock_start;
+    double rate = (double)(records - p->last_records) * G_USEC_PER_SEC /
+                  (double)MAX(now - since, 1);
     p->last_records = records;
     p->last_time = now;
     fprintf(stderr, "\r\033[Kmemory_tracer: tracing for %" G_GINT64_FORMAT
-            " s, %" G_GUINT64_FORMAT " records so far (%.1f M records/s)",
-            (now - s->clock_start) / G_USEC_PER_SEC, records, rate / 1e6);
+            " s, %" G_GUINT64_FORMAT " records so far (%.3g %srecords/s)",
+            (now - s->clock_start) / G_USEC_PER_SEC, records,
+            rate >= 1e6 ? rate / 1e6 : rate >= 1e3 ? rate / 1e3 : rate,
+            rate >= 1e6 ? "M " : rate >= 1e3 ? "k " : "");
     p->shown = true;
 }
 
