@@ -68,3 +68,24 @@ lonely=$MT_TEST_TMP/lonely_fifo; mkfifo "$lonely"
 MEMORY_TRACER_PROTOCOL_DEADLINE=5 mt_run --workload_path_on_host "$USER_WL" $NOCOMM \
     --trace_fifo_path "$lonely"
 expect_failure trace_fifo_without_reader 'waiting for a reader of trace_fifo_path'
+
+# SIGINT while tracing into the analysis tool: everything stopped, 130.
+dir=$MT_TEST_TMP/sigint_traced; mkdir -p "$dir"
+TMPDIR=$dir "$MT" --workload_path_on_host "$WL/sleep_forever_workload.sh" \
+    --analysis_tool_path "$SA" -v "${MT_POS[@]}" >"$dir.out" 2>"$dir.err" </dev/null &
+pid=$!
+for _ in $(seq 240); do
+    grep -q 'expecting "Stop tracing"' "$dir.err" && break
+    sleep 0.25
+done
+sleep 0.5
+kill -INT "$pid"
+wait "$pid"; rc=$?
+left=$(find "$dir" -mindepth 1 -maxdepth 1 -type d -name 'memory_tracer.*')
+procs=$(pgrep -f -- "$dir/" | grep -v "^$$\$")
+if [ "$rc" = 130 ] && [ -z "$left" ] && [ -z "$procs" ] &&
+   grep -q 'interrupted by SIGINT while waiting for "Stop tracing"' "$dir.err"; then
+    pass sigint_while_tracing
+else
+    fail sigint_while_tracing "rc=$rc left=$left procs=$procs err=$(tail -c 300 "$dir.err")"
+fi
