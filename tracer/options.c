@@ -88,14 +88,39 @@ static bool same_name(const char *given, size_t len, const char *name)
     return true;
 }
 
-static const OptionSpec *find_spec(const char *given, size_t len)
+static bool is_prefix(const char *given, size_t len, const char *name)
 {
+    if (strlen(name) < len) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char a = given[i] == '-' ? '_' : given[i];
+        if (a != name[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The option named @given (@len chars): an exact name, or, like argparse,
+ * an unambiguous prefix of one.  *@ambiguous is set for a shared prefix. */
+static const OptionSpec *find_spec(const char *given, size_t len,
+                                   bool *ambiguous)
+{
+    const OptionSpec *prefix_match = NULL;
+    int prefix_matches = 0;
+    *ambiguous = false;
     for (size_t i = 0; i < G_N_ELEMENTS(specs); i++) {
         if (same_name(given, len, specs[i].name)) {
             return &specs[i];
         }
+        if (len > 0 && is_prefix(given, len, specs[i].name)) {
+            prefix_match = &specs[i];
+            prefix_matches++;
+        }
     }
-    return NULL;
+    *ambiguous = prefix_matches > 1;
+    return prefix_matches == 1 ? prefix_match : NULL;
 }
 
 static const OptionSpec *spec_of(OptionId id)
@@ -272,9 +297,23 @@ bool options_parse(Options *o, int argc, char **argv, OptionsError *e)
         const char *name = arg + 2;
         const char *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        spec = find_spec(name, len);
+        bool ambiguous;
+        spec = find_spec(name, len, &ambiguous);
         if (!spec) {
-            ok = fail(e, 2, "unrecognized arguments: %s", arg);
+            if (ambiguous) {
+                GString *m = g_string_new(NULL);
+                for (size_t k = 0; k < G_N_ELEMENTS(specs); k++) {
+                    if (is_prefix(name, len, specs[k].name)) {
+                        g_string_append_printf(m, "%s--%s", m->len ? ", " : "",
+                                               specs[k].name);
+                    }
+                }
+                ok = fail(e, 2, "ambiguous option: --%.*s could match %s",
+                          (int)len, name, m->str);
+                g_string_free(m, TRUE);
+            } else {
+                ok = fail(e, 2, "unrecognized arguments: %s", arg);
+            }
             break;
         }
         if (spec->takes_value) {

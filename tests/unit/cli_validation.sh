@@ -125,6 +125,10 @@ check dashed_aliases 1 "=log_of_GMBE_block_len + log_of_GMBE_tracing_ratio must 
     --workload-path-on-host "$wl" --dont-trace --log-of-GMBE-block-len=32 --log-of-GMBE-tracing-ratio 33 "${pos[@]}"
 check equals_form 1 "=workload_path_on_host must be a file path, but $tmp/nope isn't." \
     --workload_path_on_host="$tmp/nope" --dont_trace "${pos[@]}"
+check abbreviation 1 "=workload_path_on_host must be a file path, but $tmp/nope isn't." \
+    --workload_path_on_h "$tmp/nope" --dont_tr "${pos[@]}"
+check ambiguous_abbreviation 2 "ambiguous option: --dont could match --dont_trace, --dont_use_qemu" \
+    --workload_path_on_host "$wl" --dont "${pos[@]}"
 # --dont_use_qemu skips every QEMU check (dummy positionals, bad B/R).
 check native_skips_qemu_checks 1 "=workload_path_on_host must be a file path, but $tmp/nope isn't." \
     --workload_path_on_host "$tmp/nope" --dont_use_qemu --log_of_GMBE_block_len 99 x y z
