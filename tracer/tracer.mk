@@ -75,3 +75,12 @@ install-tracer: $(MEMORY_TRACER)
 			$(BUILD)/guest/vmlinuz $(BUILD)/guest/initrd.img \
 			$(DESTDIR)$(PREFIX)/share/memory_tracer/guest/ 2>/dev/null || true; \
 	fi
+
+# `make run`: build everything, then trace the original's toy workload on
+# the embedded guest into simple_analysis.
+.PHONY: run
+run: all $(TOOLS) $(BUILD)/tests/workloads/simple_user_memory_intensive_workload
+	$(MEMORY_TRACER) \
+		--workload_path_on_host $(BUILD)/tests/workloads/simple_user_memory_intensive_workload \
+		--dont_add_communications_with_host_to_workload \
+		--analysis_tool_path $(BIN)/simple_analysis --print_trace_info
