@@ -265,10 +265,22 @@ static gboolean run_script(Vm *vm, const char *script, SerialExit *ex,
     return TRUE;
 }
 
+static char *image_digest(const char *path)
+{
+    g_autoptr(GMappedFile) m = g_mapped_file_new(path, FALSE, NULL);
+    if (!m) {
+        return g_strdup("(unreadable)");
+    }
+    return g_compute_checksum_for_data(
+        G_CHECKSUM_SHA256, (const guchar *)g_mapped_file_get_contents(m),
+        g_mapped_file_get_length(m));
+}
+
 static int smoke(const GuestConf *conf, const char *hello, gsize hello_len)
 {
     g_autoptr(GError) err = NULL;
     Vm vm;
+    g_autofree char *digest = image_digest(conf->image);
 
     if (!vm_start(conf, &vm, &err)) {
         fail("restore", "%s", err->message);
@@ -382,6 +394,13 @@ static int smoke(const GuestConf *conf, const char *hello, gsize hello_len)
         }
     }
     vm_stop(&vm, failures > 0);
+    g_autofree char *after = image_digest(conf->image);
+    if (strcmp(digest, after) == 0) {
+        pass("the runs left the guest image unchanged");
+    } else {
+        fail("the runs left the guest image unchanged", "sha256 %s -> %s",
+             digest, after);
+    }
     return failures ? 1 : 0;
 }
 
