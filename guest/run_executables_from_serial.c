@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * run_executables_from_serial [DEVICE [DIR]]: the guest half of memory_tracer's
- * serial channel.  It opens DEVICE (default /dev/ttyS0; the embedded guest
- * uses its virtio console /dev/hvc0 when present) in raw mode, receives executable1 and
- * executable2 (protocol: include/memory_tracer/serial_protocol.h), writes
- * them to /tmp, runs executable1 with ttyS0 as its stdin/stdout/stderr,
- * reports how it ended, and waits for the next upload.
+ * run_executables_from_serial [DEVICE [DIR]]: the guest half of
+ * memory_tracer's serial channel.  It opens DEVICE (default /dev/ttyS0; the
+ * embedded guest passes its virtio console /dev/hvc0) in raw mode, receives
+ * executable1 and executable2 (protocol:
+ * include/memory_tracer/serial_protocol.h), writes them to DIR (default
+ * /tmp), runs executable1 with DEVICE as its stdin/stdout/stderr, reports
+ * how it ended, and waits for the next upload.
  *
  * The snapshot ready_for_memory_tracer is taken while this program is
- * blocked reading ttyS0 right after printing "Opened /dev/ttyS0.".
+ * blocked reading DEVICE right after printing "Opened DEVICE.".
  *
  * Status lines go to stdout, the guest console (ttyS1), never to the
  * channel, which carries only the protocol and the workload's own I/O.
