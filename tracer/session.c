@@ -360,7 +360,9 @@ static bool write_executable1(Session *s, GError **err)
 }
 
 /* QEMU's command line for an image the user brought: the original's
- * `-m RAM -hda IMAGE -loadvm SNAPSHOT`, headless, plus our channels. */
+ * `-m RAM -hda IMAGE -loadvm SNAPSHOT` with its one serial port (ttyS0,
+ * where the helper waits), headless, plus QMP.  No second serial port for
+ * a console log: the snapshot's machine had none. */
 static void add_printf(GStrvBuilder *b, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);
 
@@ -385,7 +387,6 @@ static GStrv user_image_argv(Session *s)
     g_autoptr(GStrvBuilder) b = g_strv_builder_new();
     g_autofree char *image = escape_commas(s->image_copy);
     g_autofree char *serial = escape_commas(s->serial_path);
-    g_autofree char *console = escape_commas(s->console_log);
     g_autofree char *qmp = escape_commas(s->qmp_path);
     g_strv_builder_add(b, s->o->qemu_binary);
     if (s->o->firmware_dir) {
@@ -399,9 +400,6 @@ static GStrv user_image_argv(Session *s)
     g_strv_builder_add(b, "-chardev");
     add_printf(b, "socket,id=mtserial,path=%s,server=on,wait=off", serial);
     g_strv_builder_add_many(b, "-serial", "chardev:mtserial", NULL);
-    g_strv_builder_add(b, "-chardev");
-    add_printf(b, "file,id=mtconsole,path=%s", console);
-    g_strv_builder_add_many(b, "-serial", "chardev:mtconsole", NULL);
     g_strv_builder_add(b, "-chardev");
     add_printf(b, "socket,id=mtqmp,path=%s,server=on,wait=off", qmp);
     g_strv_builder_add_many(b, "-mon", "chardev=mtqmp,mode=control",
