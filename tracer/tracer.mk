@@ -84,3 +84,10 @@ run: all $(TOOLS) $(BUILD)/tests/workloads/simple_user_memory_intensive_workload
 		--workload_path_on_host $(BUILD)/tests/workloads/simple_user_memory_intensive_workload \
 		--dont_add_communications_with_host_to_workload \
 		--analysis_tool_path $(BIN)/simple_analysis --print_trace_info
+
+# Unit test of the wrapper script and info tokens (tracer/workload.c).
+$(BUILD)/tests/unit/test_workload_script: tests/unit/test_workload_script.c \
+		$(OBJ)/tracer/workload.o
+	@mkdir -p $(@D)
+	$(CC) $(TRACER_CFLAGS) -o $@ $< $(OBJ)/tracer/workload.o $(GLIB_LIBS)
+CHECK_PROGRAMS += $(BUILD)/tests/unit/test_workload_script
