@@ -55,8 +55,14 @@ int runtime_signal_fd(void)
 
 char *runtime_dir_create(GError **err)
 {
-    char *tmpl = g_build_filename(g_get_tmp_dir(), "memory_tracer.XXXXXX",
-                                  NULL);
+    /* Unix socket paths are limited to 107 bytes: a TMPDIR so deep that
+     * "<dir>/memory_tracer.XXXXXX/serial.sock" would not fit falls back
+     * to /tmp. */
+    const char *base = g_get_tmp_dir();
+    if (strlen(base) + sizeof("/memory_tracer.XXXXXX/serial.sock") > 100) {
+        base = "/tmp";
+    }
+    char *tmpl = g_build_filename(base, "memory_tracer.XXXXXX", NULL);
     if (!g_mkdtemp_full(tmpl, 0700)) {
         int e = errno;
         g_set_error(err, G_IO_ERROR, g_io_error_from_errno(e),
