@@ -18,3 +18,4 @@ CHECK_PROGRAMS += $(BUILD)/tests/unit/test_record
 $(BUILD)/tests/unit/test_record: tests/unit/test_record.c include/gmbeoo/record.h
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) -Iinclude -o $@ $<
+-include tests/robustness.mk
