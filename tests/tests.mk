@@ -19,3 +19,4 @@ $(BUILD)/tests/unit/test_record: tests/unit/test_record.c include/gmbeoo/record.
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) -Iinclude -o $@ $<
 -include tests/robustness.mk
+-include tests/gmbeoo.mk
