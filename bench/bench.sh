@@ -56,25 +56,25 @@ per_run_timeout=${BENCH_RUN_TIMEOUT:-300}
 
 # ---------------------------------------------------------------- the plan
 if [ "$preset" = full ]; then
-    reps=${BENCH_REPS:-5}
+    reps=${BENCH_REPS:-3}
     main_workloads=(mem_loop)
     main_configs=(native untraced stock full_sa full_drain B16R10 B3R4 plugin libmem)
     other_workloads=(pointer_chase syscall_heavy busybox_gzip busybox_sort busybox_md5sum)
     other_configs=(native untraced full_drain B16R10 plugin)
-    other_reps=3
+    other_reps=2
     sweep_b0=(1 2 4 6 8 10)         # R values, B=0, mem_loop into drain
     sweep_b16=(2 4 6 8)             # R values, B=16 (R=10 is the B16R10 config)
-    sweep_reps=3
-    trivial_reps=5
-    upload_reps=3
+    sweep_reps=2
+    trivial_reps=3
+    upload_reps=2
     pipe_mib=4096
     pipe_reps=3
 else
     reps=${BENCH_REPS:-3}
     main_workloads=(mem_loop)
-    main_configs=(native untraced stock full_sa full_drain B16R10 B3R4 plugin libmem)
-    other_workloads=(syscall_heavy busybox_gzip)
-    other_configs=(untraced full_drain B16R10)
+    main_configs=(native untraced stock full_sa full_drain B16R10 plugin)
+    other_workloads=(busybox_gzip)
+    other_configs=(native untraced full_drain B16R10)
     other_reps=1
     sweep_b0=(2 6 10)
     sweep_b16=()
@@ -431,7 +431,7 @@ triv_traced=$(med guest_date full_sa wall)
 up_wall=$(med upload_1mib untraced wall)
 true_wall=$(med true_workload untraced wall)
 up_bytes=$(( $(stat -c %s "$wl/upload_1mib" 2>/dev/null || echo 0) - $(stat -c %s "$wl/true_workload" 2>/dev/null || echo 0) ))
-up_ms=$(awk -v a="$up_wall" -v b="$true_wall" 'BEGIN { if (a == "-" || b == "-") print "-"; else print a - b }')
+up_ms=$(awk -v a="$up_wall" -v b="$true_wall" 'BEGIN { if (a == "-" || b == "-" || a - b <= 0) print "-"; else print a - b }')
 up_rate=$(div "$up_bytes" "$up_ms" %.0f); up_rate=$(div "$up_rate" 1.048576 %.0f)   # KiB/s
 mark() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { if (v == "-") { print "n/a"; exit }
         ok = (op == "<=") ? (v + 0 <= t + 0) : (v + 0 >= t + 0); print ok ? "met" : "NOT met" }'; }
