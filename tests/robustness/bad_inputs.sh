@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Bad inputs that get past (or around) option parsing: broken images,
+# snapshots and RAM sizes QEMU rejects, emulators that are not our QEMU,
+# workloads and tools that cannot run, FIFOs that cannot be used, odd
+# numeric values.  tests/unit/cli_validation.sh has the original's messages
+# word for word; here each case must, in addition:
+#   * exit with the right status (2: usage, 1: anything else) within a
+#     time bound (seconds, not the 60 s protocol deadline),
+#   * print exactly one line on stderr and nothing on stdout,
+#   * leave no runtime dir (private TMPDIR per case) and no process (each
+#     case runs in its own session: nothing may be left in it).
+set -uo pipefail
+top=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+BIN=${BIN:-$top/build/bin}
+MT=$BIN/memory_tracer
+WL=$top/build/tests/workloads
+if [ ! -x "$MT" ]; then
+    echo "SKIP: bad_inputs: $MT not built"
+    exit 0
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mt-bad.XXXXXX")
+chmod 755 "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+have_guest=
+[ -x "$BIN/qemu-system-x86_64" ] && [ -f "$top/build/guest/guest.conf" ] && have_guest=1
+QIMG=$BIN/qemu-img; [ -x "$QIMG" ] || QIMG=$(command -v qemu-img || true)
+
+# Protocol steps that should fail at once must not wait for the default 60 s.
+export MEMORY_TRACER_PROTOCOL_DEADLINE=30
+n=0
+CASE_TMPDIR=
+CASE_PREFIX=()      # e.g. (setpriv ...) to run the case as another user
+
+# check NAME WANT_RC MAX_SECONDS STDERR_REGEX ARGS...
+check() {
+    local name=$1 want_rc=$2 max=$3 want=$4; shift 4
+    n=$((n + 1))
+    local dir=$tmp/c$n; mkdir -p "$dir/tmp"; chmod -R 777 "$dir"
+    local t0 t1 rc pid
+    t0=$(date +%s%N)
+    TMPDIR=${CASE_TMPDIR:-$dir/tmp} setsid "${CASE_PREFIX[@]}" "$MT" "$@" \
+        >"$dir/out" 2>"$dir/err" </dev/null &
+    pid=$!
+    wait "$pid"; rc=$?
+    t1=$(date +%s%N)
+    local ms=$(( (t1 - t0) / 1000000 ))
+    sleep 0.2
+    local procs left lines
+    procs=$(pgrep -s "$pid" | tr '\n' ' ')
+    [ -n "$procs" ] && kill -KILL $procs 2>/dev/null
+    # A failed run may keep the guest console log, if it names it on stderr.
+    left=$(find "$dir/tmp" -mindepth 1 -maxdepth 1 | while read -r f; do
+        grep -qF -- "$f" "$dir/err" || echo "$f"; done | head -3 | tr "\n" " ")
+    lines=$(grep -c '' "$dir/err")
+    local why=
+    [ "$rc" = "$want_rc" ] || why="exit status $rc, expected $want_rc;"
+    [ "$ms" -le $((max * 1000)) ] || why="$why took ${ms} ms > ${max} s;"
+    [ "$lines" = 1 ] || why="$why $lines lines on stderr;"
+    [ "$want_rc" != 0 ] && [ -s "$dir/out" ] && why="$why stdout: $(head -c 100 "$dir/out");"
+    grep -Eq -- "$want" "$dir/err" || why="$why stderr lacks /$want/;"
+    grep -q '^memory_tracer: ' "$dir/err" || why="$why stderr not 'memory_tracer: ...';"
+    [ -n "$procs" ] && why="$why processes left: $procs;"
+    [ -n "$left" ] && why="$why left in TMPDIR: $left;"
+    if [ -z "$why" ]; then
+        echo "PASS: $name"
+    else
+        echo "FAIL: $name: $why stderr: $(head -c 300 "$dir/err" | tr '\n' '|')"
+    fi
+}
+
+# Stand-ins.
+wl=$tmp/workload; printf '#!/bin/sh\necho hi\n' > "$wl"; chmod 755 "$wl"
+wl_noexec=$tmp/workload_noexec; cp "$wl" "$wl_noexec"; chmod 644 "$wl_noexec"
+wl_empty=$tmp/workload_empty; : > "$wl_empty"; chmod 755 "$wl_empty"
+tool_noexec=$tmp/tool_noexec; printf '#!/bin/sh\n' > "$tool_noexec"; chmod 644 "$tool_noexec"
+tool_noshebang=$tmp/tool_noshebang; printf 'this is not a program\n' > "$tool_noshebang"
+chmod 755 "$tool_noshebang"
+text_img=$tmp/text.qcow2; echo 'not a qcow2 image' > "$text_img"
+empty_img=$tmp/empty.qcow2; : > "$empty_img"
+raw_img=$tmp/raw.img; head -c 1048576 /dev/zero > "$raw_img"
+fake_dir=$tmp/fakeqemu; mkdir -p "$fake_dir"
+printf '#!/bin/sh\necho "I am not QEMU"\nexit 0\n' > "$fake_dir/qemu-system-x86_64"
+chmod 755 "$fake_dir/qemu-system-x86_64"
+hang_dir=$tmp/hangqemu; mkdir -p "$hang_dir"
+printf '#!/bin/sh\nexec sleep 1000\n' > "$hang_dir/qemu-system-x86_64"
+chmod 755 "$hang_dir/qemu-system-x86_64"
+noexec_dir=$tmp/noexecqemu; mkdir -p "$noexec_dir"
+printf '#!/bin/sh\nexit 0\n' > "$noexec_dir/qemu-system-x86_64"
+chmod 644 "$noexec_dir/qemu-system-x86_64"
+regular=$tmp/regular_file; : > "$regular"
+fifo=$tmp/private_fifo; mkfifo -m 600 "$fifo"
+NT=--dont_trace
+GW0=(--workload_path_on_guest /bin/true)
+# A workload that is never run: cases that must fail before the guest.
+HW=(--workload_path_on_host "$wl")
+
+# ---- numeric options: out of range / not numbers (exit 2 or 1, at once) ----
+check timeout_negative        1 2 'timeout must be a positive number' "${HW[@]}" $NT --timeout -1
+check timeout_nan             2 2 "invalid float value: 'nan'" "${HW[@]}" $NT --timeout nan
+check timeout_inf             2 2 "invalid float value: 'inf'" "${HW[@]}" $NT --timeout inf
+check timeout_overflow        2 2 "invalid float value: '1e400'" "${HW[@]}" $NT --timeout 1e400
+check timeout_empty           2 2 "invalid float value: ''" "${HW[@]}" $NT --timeout=
+check ram_zero                1 2 'guest_RAM_in_MBs must be a positive number' "${HW[@]}" $NT --guest_RAM_in_MBs 0
+check ram_negative            1 2 'guest_RAM_in_MBs must be a positive number' "${HW[@]}" $NT --guest_RAM_in_MBs -5
+check ram_too_big             1 2 'guest_RAM_in_MBs must be a positive number' "${HW[@]}" $NT --guest_RAM_in_MBs 99999999999999
+check ram_hex                 2 2 "invalid int value: '0x400'" "${HW[@]}" $NT --guest_RAM_in_MBs 0x400
+check block_len_fraction      2 2 "invalid int value: '1.5'" "${HW[@]}" $NT --log_of_GMBE_block_len 1.5
+check block_len_overflow      2 2 "invalid int value: '99999999999999999999'" "${HW[@]}" $NT --log_of_GMBE_block_len 99999999999999999999
+check ratio_empty             2 2 "invalid int value: ''" "${HW[@]}" $NT --log_of_GMBE_tracing_ratio=
+
+# ---- option groups, unknown options ----
+check short_unknown_option    2 2 'unrecognized arguments: -x' "${HW[@]}" $NT -x
+check tool_and_dont_trace     2 2 'not allowed with' "${HW[@]}" --analysis_tool_path "$tool_noexec" $NT
+check fifo_and_native         2 2 'not allowed with' "${HW[@]}" --trace_fifo_path "$fifo" --dont_use_qemu
+check nothing_at_all          2 2 'required' 
+check value_looks_like_option 2 2 "expected one argument|is required" --workload_path_on_host --dont_trace
+
+# ---- files that exist but cannot be used ----
+check workload_is_dir         1 2 'workload_path_on_host must be a file path' --workload_path_on_host "$tmp" $NT
+check tool_not_executable     1 2 'analysis_tool_path' "${HW[@]}" --analysis_tool_path "$tool_noexec"
+check tool_is_dir             1 2 'analysis_tool_path must be a file path' "${HW[@]}" --analysis_tool_path "$tmp"
+check fifo_is_regular_file    1 2 'trace_fifo_path must be a fifo path' "${HW[@]}" --trace_fifo_path "$regular"
+check emulator_not_executable 1 2 'qemu_with_GMBEOO_path' "${HW[@]}" $NT "$text_img" snap "$noexec_dir/qemu-system-x86_64"
+check emulator_missing        1 2 'qemu_with_GMBEOO_path must be a dir path' "${HW[@]}" $NT "$text_img" snap "$tmp/no/qemu-system-x86_64"
+check native_workload_no_markers 1 10 "Ready to trace|workload" "${HW[@]}" --dont_use_qemu --dont_add_communications_with_host_to_workload
+CASE_TMPDIR=$tmp/no_such_dir
+check tmpdir_missing 1 5 "no_such_dir|runtime|directory" "${GW0[@]}" $NT
+CASE_TMPDIR=
+
+if [ -z "$have_guest" ]; then
+    echo "SKIP: bad_inputs_qemu: the embedded guest or QEMU is not built"
+    exit 0
+fi
+IMG=$top/build/guest/guest.qcow2
+SNAP=ready_for_memory_tracer
+GW=(--workload_path_on_guest /bin/true)
+
+# ---- images, snapshots, RAM: QEMU refuses, the run says so at once ----
+check image_not_qcow2         1 20 'QEMU|qemu|image|snapshot' "${GW[@]}" $NT "$text_img" "$SNAP" "$BIN"
+check image_empty             1 20 'QEMU|qemu|image|snapshot' "${GW[@]}" $NT "$empty_img" "$SNAP" "$BIN"
+check image_raw_no_snapshot   1 20 'QEMU|qemu|image|snapshot' "${GW[@]}" $NT "$raw_img" "$SNAP" "$BIN"
+if [ -n "$QIMG" ]; then
+    "$QIMG" create -q -f qcow2 "$tmp/blank.qcow2" 64M
+    check qcow2_without_snapshot 1 20 "$SNAP|snapshot" "${GW[@]}" $NT "$tmp/blank.qcow2" "$SNAP" "$BIN"
+else
+    echo "SKIP: qcow2_without_snapshot: no qemu-img"
+fi
+check snapshot_not_in_image   1 20 'no_such_snapshot|snapshot' "${GW[@]}" $NT "$IMG" no_such_snapshot "$BIN"
+check ram_mismatch            1 20 'RAM|ram|memory|snapshot|MB' "${GW[@]}" $NT --guest_RAM_in_MBs 512
+check emulator_bin_true       1 20 'QEMU|qemu|emulator|exited' "${GW[@]}" $NT "$IMG" "$SNAP" /bin/true
+check emulator_fake_script    1 20 'QEMU|qemu|emulator|exited' "${GW[@]}" $NT "$IMG" "$SNAP" "$fake_dir"
+CASE_PREFIX=(env MEMORY_TRACER_PROTOCOL_DEADLINE=5)
+check emulator_hangs          1 20 'timed out|QMP|qemu|QEMU' "${GW[@]}" $NT "$IMG" "$SNAP" "$hang_dir"
+CASE_PREFIX=()
+
+# ---- things only the guest or the run can find out ----
+# A workload that cannot run is not a usage error: the original ran it and
+# reported normally (exit 0).  But the run must say so, in one line
+# ("note: the workload exited with status N"), not stay silent.
+check guest_workload_missing  0 30 'note: the workload exited with status 127' --workload_path_on_guest /no_such_program $NT
+check guest_workload_not_exec 0 30 'note: the workload exited with status 126' --workload_path_on_guest /etc/passwd $NT
+check host_workload_not_a_program 0 30 'note: the workload exited with status 127' --workload_path_on_host "$tool_noshebang" $NT
+check tool_exec_format_error  1 30 'cannot start the analysis tool.*Exec format error' \
+    --workload_path_on_host "$WL/simple_user_memory_intensive_workload" \
+    --dont_add_communications_with_host_to_workload --analysis_tool_path "$tool_noshebang"
+
+# ---- a FIFO the user may not write to (run as nobody) ----
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+    CASE_PREFIX=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+    check fifo_no_permission 1 20 'trace_fifo_path|Permission|permission' \
+        --workload_path_on_host "$WL/simple_user_memory_intensive_workload" \
+        --dont_add_communications_with_host_to_workload --trace_fifo_path "$fifo"
+    CASE_PREFIX=()
+else
+    echo "SKIP: fifo_no_permission: needs root and setpriv to run as nobody"
+fi
