@@ -768,7 +768,8 @@ const char *options_help_text(void)
 "  -v, --verbose         progress messages on stderr\n"
 "Dashed spellings (--workload-path-on-host ...) are accepted as aliases.\n"
 "\n"
-"Environment: MEMORY_TRACER_PROTOCOL_DEADLINE (seconds, default 60) bounds\n"
-"each protocol step; MEMORY_TRACER_WORKLOAD_DEADLINE (seconds, default\n"
-"86400) bounds the traced region.\n";
+"Environment (seconds): MEMORY_TRACER_STARTUP_DEADLINE (default 300) bounds\n"
+"QEMU's snapshot restore, MEMORY_TRACER_PROTOCOL_DEADLINE (default 60) each\n"
+"protocol step, MEMORY_TRACER_WORKLOAD_DEADLINE (default 86400) the\n"
+"workload getting ready and the traced region.\n";
 }

@@ -7,7 +7,9 @@
  *
  * Waits are sliced (SLICE_US) so that each slice can notice a stop signal,
  * QEMU dying or the analysis tool dying, and every wait has a deadline:
- * MEMORY_TRACER_PROTOCOL_DEADLINE seconds (default 60) for protocol steps,
+ * MEMORY_TRACER_STARTUP_DEADLINE seconds (default 300) for QEMU to restore
+ * the snapshot, MEMORY_TRACER_PROTOCOL_DEADLINE seconds (default 60) for
+ * protocol steps,
  * MEMORY_TRACER_WORKLOAD_DEADLINE seconds (default 24 h) for the workload
  * getting ready and for the traced region.
  */
@@ -42,6 +44,7 @@
 typedef struct Session {
     Options *o;
     bool tracing;               /* GMBEOO will be enabled */
+    gint64 startup_us;          /* QEMU restoring the snapshot */
     gint64 protocol_us;         /* length of a protocol step's deadline */
     gint64 workload_us;         /* length of the workload's deadlines */
 
@@ -491,8 +494,10 @@ static bool start_qemu(Session *s, GError **err)
 
 static bool connect_qmp(Session *s, GError **err)
 {
+    /* QEMU greets once the snapshot is restored, which takes longer with
+     * more guest RAM and a loaded host: this step has its own deadline. */
     say(s, "waiting for the QMP greeting");
-    gint64 deadline = deadline_in(s->protocol_us);
+    gint64 deadline = deadline_in(s->startup_us);
     for (;;) {
         g_autoptr(GError) e = NULL;
         s->qmp = qmp_connect(s->qmp_path, MIN(deadline, deadline_in(SLICE_US)),
@@ -508,7 +513,7 @@ static bool connect_qmp(Session *s, GError **err)
             g_set_error(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                         "timed out after %.0f s waiting for QEMU's QMP "
                         "greeting on %s (%s)%s",
-                        (double)s->protocol_us / G_USEC_PER_SEC, s->qmp_path,
+                        (double)s->startup_us / G_USEC_PER_SEC, s->qmp_path,
                         e ? e->message : "", last);
             return false;
         }
@@ -974,6 +979,7 @@ int session_run(Options *o)
         .o = o,
         .tracing = o->mode == TRACE_TO_ANALYSIS_TOOL ||
                    o->mode == TRACE_TO_FIFO,
+        .startup_us = env_seconds("MEMORY_TRACER_STARTUP_DEADLINE", 300),
         .protocol_us = env_seconds("MEMORY_TRACER_PROTOCOL_DEADLINE", 60),
         .workload_us = env_seconds("MEMORY_TRACER_WORKLOAD_DEADLINE", 86400),
         .fifo_probe = -1,

@@ -36,9 +36,9 @@ mt_run --workload_path_on_host "$USER_WL" $NOCOMM --analysis_tool_path "$early"
 expect_failure tool_exits_early 'analysis tool exited with status 3.*"Ready to analyze"'
 
 never=$(tool never_ready 'sleep 1000')
-MEMORY_TRACER_PROTOCOL_DEADLINE=5 mt_run --workload_path_on_host "$USER_WL" $NOCOMM \
+MEMORY_TRACER_PROTOCOL_DEADLINE=10 mt_run --workload_path_on_host "$USER_WL" $NOCOMM \
     --analysis_tool_path "$never"
-expect_failure tool_never_ready 'timed out after 5 s waiting for "Ready to analyze" from the analysis tool'
+expect_failure tool_never_ready 'timed out after 10 s waiting for "Ready to analyze" from the analysis tool'
 
 # --print_trace_info without tracing prints no trace info.
 mt_run --workload_path_on_guest /bin/true --dont_trace --print_trace_info
@@ -52,20 +52,20 @@ if ! mt_have_gmbeoo; then
 fi
 
 no_open=$(tool never_opens 'echo "Ready to analyze"; exec sleep 1000')
-MEMORY_TRACER_PROTOCOL_DEADLINE=5 mt_run --workload_path_on_host "$USER_WL" $NOCOMM \
+MEMORY_TRACER_PROTOCOL_DEADLINE=10 mt_run --workload_path_on_host "$USER_WL" $NOCOMM \
     --analysis_tool_path "$no_open"
 expect_failure tool_never_opens_fifo 'waiting for the analysis tool to open the trace FIFO'
 
 # Reads everything, ignores SIGUSR1, never prints the block.
 no_block=$(tool never_prints 'trap "" USR1; echo "Ready to analyze"; cat "$1" > /dev/null; exec sleep 1000')
-MEMORY_TRACER_PROTOCOL_DEADLINE=5 mt_run --workload_path_on_host "$USER_WL" $NOCOMM \
+MEMORY_TRACER_PROTOCOL_DEADLINE=10 mt_run --workload_path_on_host "$USER_WL" $NOCOMM \
     --analysis_tool_path "$no_block"
 expect_failure tool_never_prints_block 'waiting for "-----begin analysis output-----" from the analysis tool'
 
 
 # --trace_fifo_path whose FIFO nobody reads: fail fast, not fill the pipe.
 lonely=$MT_TEST_TMP/lonely_fifo; mkfifo "$lonely"
-MEMORY_TRACER_PROTOCOL_DEADLINE=5 mt_run --workload_path_on_host "$USER_WL" $NOCOMM \
+MEMORY_TRACER_PROTOCOL_DEADLINE=10 mt_run --workload_path_on_host "$USER_WL" $NOCOMM \
     --trace_fifo_path "$lonely"
 expect_failure trace_fifo_without_reader 'waiting for a reader of trace_fifo_path'
 
