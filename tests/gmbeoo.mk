@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# GMBEOO end-to-end tests (tests/guest/gmbeoo_*.sh, tests/guest/gmbeoo_qmp.c):
+# their workloads (static, musl: the pattern rule of guest/guest.mk), the
+# counting analysis tool and the QMP driver.  Included from tests/tests.mk.
+
+GMBEOO_WORKLOADS := $(addprefix $(BUILD)/tests/workloads/,gmbeoo_exact_workload \
+	gmbeoo_kernel_workload gmbeoo_stride_workload gmbeoo_long_workload \
+	gmbeoo_medium_workload)
+
+# The long workload with 500 passes (10 M accesses): more than a small ring.
+$(BUILD)/tests/workloads/gmbeoo_medium_workload: tests/workloads/gmbeoo_long_workload.c | deps
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(GUEST_CFLAGS) -DPASSES=500 -o $@ $<
+
+# Not a test itself: it lives outside the test group directories.
+$(BUILD)/tests/gmbeoo/gmbeoo_count: tests/guest/gmbeoo_count.c include/gmbeoo/record.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -Iinclude -o $@ $<
+
+CHECK_DEPS += $(GMBEOO_WORKLOADS) $(BUILD)/tests/gmbeoo/gmbeoo_count

@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# GMBEOO record stream, checked exactly, through memory_tracer's command line
+# on the embedded guest (issue 3 §8-9, issue 5).  The analysis tool is
+# build/tests/gmbeoo/gmbeoo_count (tests/guest/gmbeoo_count.c); the
+# workloads are tests/workloads/gmbeoo_*_workload.c (pre-touched buffers,
+# workload info "ADDR LEN").
+#
+#  exact_counts      every record in the buffer of gmbeoo_exact_workload:
+#                    offset, kind, size, sign bit, CPL 3 -- exactly the
+#                    instructions' accesses (SSE 16-byte = two 8-byte
+#                    records; lock xadd/cmpxchg and xchg = load then store;
+#                    a page-crossing 8-byte load = one record; rep stos/movs
+#                    = one record per element).
+#  kernel_accesses   read(/dev/zero) / write(pipe) on a user buffer: every
+#                    byte covered by CPL 0 stores / loads, no CPL 3 record.
+#  cpl3_only         the same with --trace_only_CPL3_code_GMBE: no CPL 0
+#                    record at all, and the event counter excludes them
+#                    (events == written == records read, with B=R=0).
+#  sampling_rule_*   the stride workload (one store per event, CPL3 only):
+#                    B=R=0 keeps every store; B=3,R=4 keeps runs of exactly
+#                    8 consecutive elements 128 apart; and for several (B,R)
+#                    written == #{i < events : (i & mask) == 0}.  (The six
+#                    original cases are in original_suite.sh.)
+#  stalled_reader    a reader that stops reading: counted drops, nothing
+#                    missing, the run ends in bounded time.
+#  long_lossless     320 M records (> 2^32 bytes) into a counting reader:
+#                    read == written to ring == written to output, nothing
+#                    missing or dropped, 320,000,000 in the array.
+#                    GMBEOO_SKIP_LONG=1 skips it.
+#
+# group: guest.  Runtime: about 1 min (mostly long_lossless) on 2 cores.
+set -uo pipefail
+source "$(dirname "$0")/mt_lib.bash"
+
+COUNT=$top/build/tests/gmbeoo/gmbeoo_count
+NOCOMM=--dont_add_communications_with_host_to_workload
+if ! mt_have_gmbeoo; then
+    skip gmbeoo_exact "the patched QEMU (gmbeoo-enable) or the guest is not built"
+    exit 0
+fi
+for f in "$COUNT" "$WL"/gmbeoo_{exact,kernel,stride,long,medium}_workload; do
+    if [ ! -x "$f" ]; then
+        skip gmbeoo_exact "$f is not built (make check builds it)"
+        exit 0
+    fi
+done
+
+# run_count WORKLOAD [memory_tracer options...]: trace into gmbeoo_count.
+run_count() {
+    local w=$1
+    shift
+    mt_run --workload_path_on_host "$WL/$w" $NOCOMM --analysis_tool_path "$COUNT" \
+        --print_trace_info "$@"
+}
+
+# The trace info counters and the tool's values of the last run.
+events() { mt_value num_of_GMBE_events_since_enabling_GMBEOO; }
+written() { mt_value num_of_events_written_to_trace_buf; }
+output() { mt_value num_of_events_written_to_trace_file; }
+attention() { grep -o 'ATTENTION.*' "$MT_OUT" | tr '\n' ' '; }
+
+# The number of i in [0, E) with (i & mask) == 0, mask = ((1<<R)-1) << B.
+kept() {
+    local e=$1 b=$2 r=$3
+    if [ "$r" -eq 0 ] || [ "$b" -ge 64 ]; then
+        echo "$e"
+    elif [ $((b + r)) -ge 63 ]; then   # only the first 2^B events
+        echo $((e < (1 << b) ? e : (1 << b)))
+    else
+        local p=$((1 << (b + r))) blk=$((1 << b)) rem
+        rem=$((e % p))
+        echo $(((e / p) * blk + (rem < blk ? rem : blk)))
+    fi
+}
+
+# ---- exact_counts ----
+expected_exact() {
+    cat <<'EOF'
+at +0 load size=4 sx=0 cpl=3: 1000
+at +8 store size=8 sx=0 cpl=3: 700
+at +16 load size=1 sx=0 cpl=3: 300
+at +17 store size=1 sx=0 cpl=3: 200
+at +18 load size=2 sx=0 cpl=3: 150
+at +20 store size=2 sx=0 cpl=3: 250
+at +24 load size=1 sx=1 cpl=3: 110
+at +26 load size=2 sx=1 cpl=3: 120
+at +28 load size=4 sx=1 cpl=3: 130
+at +32 load size=8 sx=0 cpl=3: 90
+at +40 store size=4 sx=0 cpl=3: 80
+at +64 load size=8 sx=0 cpl=3: 60
+at +72 load size=8 sx=0 cpl=3: 60
+at +96 store size=8 sx=0 cpl=3: 50
+at +104 store size=8 sx=0 cpl=3: 50
+at +128 load size=4 sx=0 cpl=3: 40
+at +128 store size=4 sx=0 cpl=3: 40
+at +136 load size=8 sx=0 cpl=3: 60
+at +136 store size=8 sx=0 cpl=3: 30
+at +144 load size=4 sx=0 cpl=3: 20
+at +144 store size=4 sx=0 cpl=3: 20
+at +160 load size=8 sx=0 cpl=3: 10
+at +168 store size=8 sx=0 cpl=3: 10
+EOF
+    local o
+    for o in 512 520 528 536 544 552 560 568; do echo "at +$o store size=8 sx=0 cpl=3: 1"; done
+    for o in 576 584 592 600; do echo "at +$o load size=8 sx=0 cpl=3: 1"; done
+    for o in 640 648 656 664; do echo "at +$o store size=8 sx=0 cpl=3: 1"; done
+    echo "at +4092 load size=8 sx=0 cpl=3: 5"
+}
+run_count gmbeoo_exact_workload
+if mt_ok exact_counts; then
+    got=$(grep '^at ' "$MT_OUT")
+    want=$(expected_exact)
+    in_range=$(mt_value in_range)
+    if [ "$got" != "$want" ]; then
+        fail exact_counts "records in the buffer differ (- want, + got): $(diff <(echo "$want") <(echo "$got") | grep '^[<>]' | tr '\n' ';')"
+    elif [ "$in_range" != 3601 ]; then
+        fail exact_counts "in_range $in_range, want 3601"
+    elif [ "$(mt_value eof)" != 1 ] || [ "$(mt_value records)" != "$(written)" ]; then
+        fail exact_counts "eof $(mt_value eof), read $(mt_value records), written $(written)"
+    else
+        pass exact_counts
+    fi
+fi
+
+# ---- kernel_accesses ----
+run_count gmbeoo_kernel_workload
+if mt_ok kernel_accesses; then
+    st=$(mt_value covered_bytes_cpl0_store) ld=$(mt_value covered_bytes_cpl0_load)
+    u=$(( $(mt_value covered_bytes_cpl3_store) + $(mt_value covered_bytes_cpl3_load) ))
+    cpl0=$(mt_value records_cpl0)
+    if [ "$st" = 65536 ] && [ "$ld" = 65536 ] && [ "$u" = 0 ]; then
+        pass kernel_accesses
+    else
+        fail kernel_accesses "of 65536 bytes: $st covered by CPL0 stores, $ld by CPL0 loads, $u by CPL3 records"
+    fi
+fi
+
+# ---- cpl3_only ----
+run_count gmbeoo_kernel_workload --trace_only_CPL3_code_GMBE
+if mt_ok cpl3_only; then
+    e=$(events) w=$(written) r=$(mt_value records)
+    c0=$(mt_value records_cpl0) ir=$(mt_value in_range)
+    if [ "$c0" != 0 ] || [ "$ir" != 0 ]; then
+        fail cpl3_only "$c0 CPL0 records, $ir records in the buffer"
+    elif [ "$e" != "$w" ] || [ "$w" != "$r" ] || [ "$r" = 0 ]; then
+        fail cpl3_only "events $e, written $w, read $r: should be equal (B=R=0)"
+    elif [ -n "${cpl0:-}" ] && [ "$e" -ge "$cpl0" ]; then
+        fail cpl3_only "events $e >= the CPL0 records of the unfiltered run ($cpl0)"
+    else
+        pass cpl3_only
+    fi
+fi
+
+# ---- sampling_rule ----
+run_count gmbeoo_stride_workload --trace_only_CPL3_code_GMBE
+if mt_ok sampling_rule_all; then
+    d=$(mt_value deltas) ir=$(mt_value in_range)
+    [ "$d" = "1:99999" ] && [ "$ir" = 100000 ] && [ "$(events)" = "$(written)" ] &&
+        pass sampling_rule_all ||
+        fail sampling_rule_all "in_range $ir, deltas '$d' (want 100000, '1:99999'), events $(events) written $(written)"
+fi
+run_count gmbeoo_stride_workload --trace_only_CPL3_code_GMBE \
+    --log_of_GMBE_block_len 3 --log_of_GMBE_tracing_ratio 4
+if mt_ok sampling_rule_3_4; then
+    d=$(mt_value deltas) ir=$(mt_value in_range) e=$(events) w=$(written)
+    ones=$(sed -n 's/^1:\([0-9]*\) 121:\([0-9]*\)$/\1/p' <<<"$d")
+    gaps=$(sed -n 's/^1:\([0-9]*\) 121:\([0-9]*\)$/\2/p' <<<"$d")
+    want=$(kept "$e" 3 4)
+    # 100000 consecutive stores, period 128: 781..783 blocks, 6248..6256 kept;
+    # with only deltas 1 and 121 that means every block inside is 8 long.
+    if [ -z "$ones" ]; then
+        fail sampling_rule_3_4 "deltas '$d': want only 1 and 121"
+    elif [ $((gaps + 1)) -lt 781 ] || [ $((gaps + 1)) -gt 783 ] ||
+         [ "$ir" -lt 6248 ] || [ "$ir" -gt 6256 ] || [ $((ones + gaps + 1)) != "$ir" ]; then
+        fail sampling_rule_3_4 "$ir kept in $((gaps + 1)) blocks (deltas '$d')"
+    elif [ "$w" != "$want" ] || [ "$(mt_value records)" != "$w" ]; then
+        fail sampling_rule_3_4 "events $e: written $w, read $(mt_value records), rule says $want"
+    else
+        pass sampling_rule_3_4
+    fi
+fi
+for br in "4 3" "2 5" "0 1" "5 59" "1 63"; do
+    set -- $br
+    name=sampling_formula_$1_$2
+    run_count gmbeoo_stride_workload --log_of_GMBE_block_len "$1" --log_of_GMBE_tracing_ratio "$2"
+    if mt_ok "$name"; then
+        e=$(events) w=$(written) want=$(kept "$(events)" "$1" "$2")
+        [ "$w" = "$want" ] && [ "$(mt_value records)" = "$w" ] && [ "$e" -gt 100000 ] &&
+            pass "$name" || fail "$name" "events $e: written $w, read $(mt_value records), rule says $want"
+    fi
+done
+
+# ---- stalled_reader ----
+# The reader takes 1000 records and then keeps the FIFO open without
+# reading; 10 M accesses overflow the ring (4 M records) and the pipe.
+# memory_tracer may give up on draining the output (exit 1, naming the
+# wait) or report normally; either way it must end in bounded time, leave
+# nothing behind, and if it reports counters they must show drops and no
+# missing record.  (gmbeoo_qmp checks the counters over QMP in any case.)
+export GMBEOO_COUNT_STALL_AFTER=1000
+t0=$(date +%s)
+MEMORY_TRACER_PROTOCOL_DEADLINE=20 run_count gmbeoo_medium_workload
+t1=$(date +%s)
+unset GMBEOO_COUNT_STALL_AFTER
+secs=$((t1 - t0))
+dropped=$(sed -n 's/.*num_of_dropped_events: //p' "$MT_OUT")
+missing=$(sed -n 's/.*num_of_missing_events: //p' "$MT_OUT")
+if [ -n "$MT_LEAK" ]; then
+    fail stalled_reader "$MT_LEAK"
+elif [ "$secs" -gt 90 ]; then
+    fail stalled_reader "the run took $secs s"
+elif [ "$MT_RC" != 0 ]; then
+    if grep -q 'timed out.*trace output' "$MT_ERR"; then
+        echo "# stalled_reader: memory_tracer gave up after $secs s (rc $MT_RC, no counters): $(grep 'timed out' "$MT_ERR" | cut -c1-150)"
+        pass stalled_reader
+    else
+        fail stalled_reader "rc $MT_RC after $secs s: $(tail -c 300 "$MT_ERR")"
+    fi
+elif [ -z "$dropped" ] || [ "$dropped" -le 0 ] || [ -n "$missing" ]; then
+    fail stalled_reader "after $secs s: dropped '${dropped}', missing '${missing}'"
+elif [ "$(mt_value records)" != 1000 ]; then
+    fail stalled_reader "the tool read $(mt_value records) records, want 1000"
+else
+    echo "# stalled_reader: rc 0 in $secs s, dropped $dropped"
+    pass stalled_reader
+fi
+
+# ---- long_lossless ----
+if [ -n "${GMBEOO_SKIP_LONG:-}" ]; then
+    skip long_lossless "GMBEOO_SKIP_LONG is set"
+else
+    t0=$(date +%s)
+    GMBEOO_COUNT_FAST=1 run_count gmbeoo_long_workload
+    t1=$(date +%s)
+    if mt_ok long_lossless; then
+        r=$(mt_value records) w=$(written) o=$(output) ir=$(mt_value in_range)
+        ms=$(mt_value tracing_duration_in_milliseconds)
+        echo "# long_lossless: $r records in $((t1 - t0)) s (traced region $ms ms)"
+        if [ -n "$(attention)" ]; then
+            fail long_lossless "$(attention) (read $r of $(events); load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+        elif [ "$r" != "$w" ] || [ "$w" != "$o" ] || [ "$(mt_value eof)" != 1 ] ||
+             [ "$(mt_value partial_bytes)" != 0 ]; then
+            fail long_lossless "read $r, written to ring $w, to output $o, eof $(mt_value eof)"
+        elif [ "$ir" != 320000000 ]; then
+            fail long_lossless "$ir records in the array, want 320000000"
+        else
+            pass long_lossless
+        fi
+        [ $((t1 - t0)) -gt 180 ] && echo "note: long_lossless took $((t1 - t0)) s (> 3 min)"
+    fi
+fi
+exit 0

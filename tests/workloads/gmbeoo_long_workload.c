@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * GMBEOO long-run workload (tests/guest/gmbeoo_exact.sh): PASSES passes
+ * (default 16,000) incrementing every element of a pre-touched int[10000],
+ * one 4-byte load and one 4-byte store each: PASSES * 20,000 accesses to
+ * the array (320 M by default, more than 2^32 bytes of records).  Built a
+ * second time with -DPASSES=500 as gmbeoo_medium_workload.  Workload info:
+ * "ADDR LEN" of the array.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#ifndef PASSES
+#define PASSES 16000
+#endif
+#define N 10000
+
+static int arr[N] __attribute__((aligned(4096)));
+
+int main(void)
+{
+    memset(arr, 0, sizeof(arr));     /* touch every page */
+    printf("-----begin workload info-----");
+    printf("%p %zu", (void *)arr, sizeof(arr));
+    printf("-----end workload info-----\n");
+    fflush(stdout);
+    printf("Ready to trace. Press enter to continue\n");
+    fflush(stdout);
+    getchar();
+    for (long pass = 0; pass < PASSES; pass++) {
+        __asm__ volatile("xor %%ecx, %%ecx\n"
+                         "1:\n\tincl (%%rdi,%%rcx,4)\n\t"
+                         "inc %%ecx\n\tcmp %[n], %%ecx\n\tjne 1b"
+                         : : "D"(arr), [n] "i"(N) : "rcx", "memory", "cc");
+    }
+    printf("Stop tracing\n");
+    fflush(stdout);
+    return 0;
+}
