@@ -284,6 +284,7 @@ run_pipe() {
 # ------------------------------------------------------------ run it all
 printf 'workload\tconfig\trep\trc\twall_ms\ttraced_ms\tevents\twritten\tdropped\ttool_records\trss_cli_kib\trss_qemu_kib\n' > "$runs"
 start_all=$(date +%s)
+load_start=$(cut -d" " -f1-3 /proc/loadavg)
 say "preset $preset: $reps reps of ${main_workloads[*]} x ${main_configs[*]}"
 for ((p = 1; p <= pipe_reps; p++)); do run_pipe write; run_pipe vmsplice; done
 if [ $have_cli = 1 ]; then
@@ -468,7 +469,7 @@ mkdir -p "$results_dir"
     echo "host:       $host, $(uname -srm)"
     echo "cpu:        $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
     echo "memory:     $(free -m | awk '/^Mem:/ { print $2 " MiB" }')"
-    echo "load avg:   $(cut -d' ' -f1-3 /proc/loadavg) (at report time; the machine is shared)"
+    echo "load avg:   $load_start at start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (2 cores shared with other work)"
     echo "pipe-max:   $(cat /proc/sys/fs/pipe-max-size) bytes"
     echo "os:         Debian $(cat /etc/debian_version 2>/dev/null)"
     echo "git:        $(git -C "$top" describe --always --dirty 2>/dev/null)"

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # `make bench-profile`: where does the time of a full-rate traced run go?
-# Samples the whole machine with perf (cpu-clock: this VM has no hardware
-# counters, `perf stat -e instructions` says <not supported>) while
-# memory_tracer traces mem_loop at full rate into drain and then into
-# simple_analysis, and writes flat profiles by thread and by symbol to
+# Samples memory_tracer and all its descendants (QEMU, the analysis tool;
+# not the rest of the shared machine, where other QEMUs may run) with perf
+# (cpu-clock: this VM has no hardware counters, `perf stat -e instructions`
+# says <not supported>) while memory_tracer traces mem_loop at full rate
+# into drain and then into simple_analysis, and writes flat profiles by thread and by symbol to
 # build/bench/profile/.  QEMU runs with -name debug-threads=on (through the
 # same wrapper trick as bench.sh) so its writer thread has its own name.
 # TCG-generated code, where the inline per-access hook lives, has no symbols
@@ -42,7 +43,7 @@ make_variant() {
     chmod 0755 "$v/bin/qemu-system-x86_64"
 }
 
-# Flat profiles: by thread over the whole machine, then each thread of
+# Flat profiles: by thread over the run's processes, then each thread of
 # interest on its own (percentages relative to that thread).
 summarize() {   # name
     local data="$prof/perf-$1.data" t
@@ -62,7 +63,7 @@ summarize() {   # name
                 | grep -v '^#' | sed '/^$/d' | head -25
         } >> "$prof/by-symbol-$1.txt"
     done
-    echo "== $1: by thread (whole machine) ==" >&2
+    echo "== $1: by thread (memory_tracer and its descendants) ==" >&2
     head -12 "$prof/by-thread-$1.txt" >&2
     cat "$prof/by-symbol-$1.txt" >&2
 }
@@ -75,7 +76,7 @@ for tool in drain simple_analysis; do
     tpath="$out/drain"
     [ "$tool" = simple_analysis ] && tpath="$bin/simple_analysis"
     echo "profile: tracing $workload at full rate into $tool under perf" >&2
-    perf record -q -o "$prof/perf-gmbeoo-$tool.data" -a -e cpu-clock -F 1999 -- \
+    perf record -q -o "$prof/perf-gmbeoo-$tool.data" -e cpu-clock -F 1999 -- \
         "$out/variants/profile/bin/memory_tracer" "${common[@]}" \
         --analysis_tool_path "$tpath" --print_trace_info \
         > "$prof/run-gmbeoo-$tool.out" 2> "$prof/run-gmbeoo-$tool.err" < /dev/null
@@ -92,7 +93,7 @@ if [ -f "$out/gmbeoo_plugin.so" ]; then
     "$out/drain" "$fifo" > "$prof/plugin-drain.out" 2>&1 &
     drain_pid=$!
     echo "profile: the same workload under gmbeoo_plugin.so (--dont_trace) under perf" >&2
-    perf record -q -o "$prof/perf-plugin.data" -a -e cpu-clock -F 1999 -- \
+    perf record -q -o "$prof/perf-plugin.data" -e cpu-clock -F 1999 -- \
         "$out/variants/profile-plugin/bin/memory_tracer" "${common[@]}" --dont_trace \
         > "$prof/run-plugin.out" 2> "$prof/run-plugin.err" < /dev/null
     echo "profile: memory_tracer exit $?" >&2
