@@ -27,3 +27,59 @@ check-asan: all $(CHECK_DEPS)
 		$(ASAN_BUILD)/bin/gmbeoo_dump \
 		$(addprefix $(ASAN_BUILD)/tests/unit/,$(ASAN_UNIT_TESTS))
 	@bash tests/robustness/asan_check.sh $(ASAN_BUILD) $(ASAN_UNIT_TESTS)
+
+# ---- make fuzz ----------------------------------------------------------
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c, clang) for the serial framing
+# parsers, serial.c's receive path and QMP message parsing.  `make fuzz`
+# runs each for FUZZ_SECONDS, seeded from tests/fuzz/corpus/NAME/; new
+# inputs go to build/fuzz/corpus/NAME/, crashes to build/fuzz/crash-NAME-*
+# (add them to tests/fuzz/corpus/NAME/ as regression inputs).  `make check`
+# only replays the corpus and fuzzes a few seconds (tests/robustness/
+# fuzz_smoke.sh), or skips without clang.
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+FUZZ_CC := clang
+FUZZ_BUILD := $(BUILD)/fuzz
+FUZZ_SECONDS ?= 60
+FUZZERS := serial_frame serial_channel qmp_message
+FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZERS))
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined $(WARN) -Iinclude -Itracer $(GLIB_CFLAGS)
+
+$(FUZZ_BUILD)/fuzz_serial_frame: tests/fuzz/fuzz_serial_frame.c \
+		include/memory_tracer/serial_protocol.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $<
+$(FUZZ_BUILD)/fuzz_serial_channel: tests/fuzz/fuzz_serial_channel.c tracer/serial.c \
+		tracer/serial.h include/memory_tracer/serial_protocol.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< tracer/serial.c $(GLIB_LIBS)
+$(FUZZ_BUILD)/fuzz_qmp_message: tests/fuzz/fuzz_qmp_message.c tracer/qmp.c tracer/qmp.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< tracer/qmp.c $(GLIB_LIBS)
+
+.PHONY: fuzz fuzz-deps fuzz-build
+fuzz-deps:
+	@missing=$$(for p in $(FUZZ_PACKAGES); do \
+		dpkg-query -W -f='$${db:Status-Abbrev}' "$$p" 2>/dev/null | grep -q '^ii' || echo "$$p"; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "fuzz: missing Debian packages; run as root:" >&2; \
+			echo "  apt-get update && apt-get install -y" $$missing >&2; \
+			exit 1; \
+		fi; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@for f in $(FUZZERS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$f; \
+		echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \
+		$(FUZZ_BUILD)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-rss_limit_mb=1024 -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_BUILD)/crash-$$f- \
+			$(FUZZ_BUILD)/corpus/$$f tests/fuzz/corpus/$$f 2>$(FUZZ_BUILD)/$$f.log \
+			|| { tail -n 40 $(FUZZ_BUILD)/$$f.log; exit 1; }; \
+		grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_BUILD)/$$f.log; \
+	done
