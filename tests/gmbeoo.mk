@@ -18,3 +18,21 @@ $(BUILD)/tests/gmbeoo/gmbeoo_count: tests/guest/gmbeoo_count.c include/gmbeoo/re
 	$(CC) $(CFLAGS) $(WARN) -Iinclude -o $@ $<
 
 CHECK_DEPS += $(GMBEOO_WORKLOADS) $(BUILD)/tests/gmbeoo/gmbeoo_count
+
+# The QMP driver (disable/re-enable, stalled reader, plugin cross-check).
+$(BUILD)/tests/guest/gmbeoo_qmp: tests/guest/gmbeoo_qmp.c include/gmbeoo/record.h $(LIBTRACER)
+	@mkdir -p $(@D)
+	$(CC) $(TRACER_CFLAGS) -o $@ $< $(LIBTRACER) $(GLIB_LIBS)
+CHECK_PROGRAMS += $(BUILD)/tests/guest/gmbeoo_qmp
+
+# QEMU's own memory-counting plugin, from the unpacked QEMU source (if any).
+GMBEOO_QEMU_SRC := $(BUILD)/qemu/src
+$(BUILD)/tests/gmbeoo/libmem.so: | deps
+	@mkdir -p $(@D)
+	@if [ -f $(GMBEOO_QEMU_SRC)/tests/plugin/mem.c ]; then \
+		echo "$(CC) -shared -fPIC ... tests/plugin/mem.c -> $@"; \
+		$(CC) -shared -fPIC -O2 -I$(GMBEOO_QEMU_SRC)/include/qemu \
+			$$(pkg-config --cflags glib-2.0) \
+			-o $@ $(GMBEOO_QEMU_SRC)/tests/plugin/mem.c; \
+	else echo "no $(GMBEOO_QEMU_SRC)/tests/plugin/mem.c: gmbeoo_qmp skips the plugin check"; fi
+CHECK_DEPS += $(BUILD)/tests/gmbeoo/libmem.so

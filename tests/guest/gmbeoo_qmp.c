@@ -1,0 +1,791 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * GMBEOO driven over QMP directly (no memory_tracer CLI): restores a copy of
+ * the embedded guest, runs workloads through the serial channel
+ * (tracer/serial.c) and controls GMBEOO with the QMP commands of
+ * qapi/gmbeoo.json, reading the trace FIFO in a thread of its own.
+ *
+ *  disable_reenable      enable -> traced run -> gmbeoo-disable (a run while
+ *                        disabled adds nothing; a second enable is refused
+ *                        while the output is open) -> close-output ->
+ *                        'closed' and EOF, reader count == written-to-output
+ *                        -> enable to a new FIFO: counters start at 0, and
+ *                        records flow again, all of them read.
+ *  stalled_reader_drops  a reader that opened the FIFO and stopped reading,
+ *                        with a 16384-record ring: the vCPU goes on (the run
+ *                        ends), dropped > 0, missing == 0; when the reader
+ *                        resumes, close-output completes and the reader
+ *                        gets exactly written-to-ring records.
+ *  plugin_cross_check    QEMU's own tests/plugin/mem.c (libmem.so,
+ *                        inline=on, track=rw) loaded in the same QEMU that
+ *                        has GMBEOO enabled (B=R=0, all CPLs) for the whole
+ *                        execution: GMBEOO is enabled while the restored VM
+ *                        is still paused (-S) and the VM is stopped before
+ *                        the counters are read and QEMU quits, so both
+ *                        count the very same executed instructions.  They
+ *                        differ, by design, in two ways, both making GMBEOO
+ *                        count more:
+ *                        (a) GMBEOO records an access *before* it is made
+ *                        (as the original did), the plugin's callback runs
+ *                        after it succeeded, so an access that takes a page
+ *                        fault and is re-executed is 2 events for GMBEOO
+ *                        and 1 for the plugin;
+ *                        (b) the accesses QEMU makes while delivering an
+ *                        interrupt or exception (frame pushes, IDT/TSS
+ *                        loads, from cpu_exec, outside any translated
+ *                        instruction) are GMBEOO events (patch 0005), but
+ *                        7.2 reports helper accesses to plugins only inside
+ *                        an instrumented instruction (cpu->plugin_mem_cbs is
+ *                        NULL there: plugins/core.c qemu_plugin_vcpu_mem_cb).
+ *                        So the test asserts 0 <= events - plugin <= 1% of
+ *                        the plugin's count, and prints the difference next
+ *                        to the guest's page faults over the workload
+ *                        (/proc/vmstat pgfault).  A per-buffer comparison is
+ *                        not possible with mem.c, which only
+ *                        counts totals.  SKIP if libmem.so is not built.
+ *
+ * Prints PASS/FAIL/SKIP lines (tests/run.sh).  Paths come from $BUILD.
+ * group: guest.  Runtime: about 30 s.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "guestconf.h"
+#include "qmp.h"
+#include "serial.h"
+#include "gmbeoo/record.h"
+
+#define SEC G_USEC_PER_SEC
+
+static const char *build_dir;
+static int failures;
+
+static void pass(const char *name)
+{
+    printf("PASS: %s\n", name);
+    fflush(stdout);
+}
+
+static void fail(const char *name, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void fail(const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *why = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    printf("FAIL: %s: %s\n", name, why);
+    fflush(stdout);
+    failures++;
+}
+
+/* ---- the trace reader thread ---- */
+
+typedef struct Reader {
+    char *path;
+    GThread *thread;
+    gint opened;            /* the FIFO is open */
+    gint stall;             /* do not read while set */
+    gint eof;
+    gint error;
+    gint64 records;         /* atomic */
+    gint64 cpl0;
+} Reader;
+
+static gpointer reader_main(gpointer data)
+{
+    Reader *r = data;
+    int fd = open(r->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        g_atomic_int_set(&r->error, errno);
+        return NULL;
+    }
+    g_atomic_int_set(&r->opened, 1);
+    enum { CHUNK = 1 << 20 };
+    g_autofree guint8 *buf = g_malloc(CHUNK);
+    gsize have = 0;
+    for (;;) {
+        if (g_atomic_int_get(&r->stall)) {
+            g_usleep(1000);
+            continue;
+        }
+        ssize_t n = read(fd, buf + have, CHUNK - have);
+        if (n == 0) {
+            break;
+        }
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            g_atomic_int_set(&r->error, errno);
+            break;
+        }
+        have += (gsize)n;
+        gsize i = 0;
+        gint64 c0 = 0;
+        for (; i + GMBEOO_RECORD_SIZE <= have; i += GMBEOO_RECORD_SIZE) {
+            GmbeooRecord rec;
+            gmbeoo_decode(&rec, buf + i);
+            c0 += gmbeoo_cpl(rec.word0) == 0;
+        }
+        memmove(buf, buf + i, have - i);
+        have -= i;
+        g_atomic_pointer_add(&r->records, (gssize)(i / GMBEOO_RECORD_SIZE));
+        g_atomic_pointer_add(&r->cpl0, (gssize)c0);
+    }
+    close(fd);
+    g_atomic_int_set(&r->eof, 1);
+    return NULL;
+}
+
+static Reader *reader_start(const char *dir, const char *name, gboolean stall)
+{
+    Reader *r = g_new0(Reader, 1);
+    r->path = g_build_filename(dir, name, NULL);
+    if (mkfifo(r->path, 0600) != 0) {
+        printf("# mkfifo %s: %s\n", r->path, g_strerror(errno));
+    }
+    r->stall = stall;
+    r->thread = g_thread_new("reader", reader_main, r);
+    return r;
+}
+
+static gint64 reader_records(Reader *r)
+{
+    return (gint64)g_atomic_pointer_get(&r->records);
+}
+
+/* Wait (bounded) for EOF, then free.  FALSE if no EOF came. */
+static gboolean reader_finish(Reader *r, double timeout_s)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)(timeout_s * SEC);
+    g_atomic_int_set(&r->stall, 0);
+    while (!g_atomic_int_get(&r->eof) && g_get_monotonic_time() < deadline) {
+        g_usleep(10 * 1000);
+    }
+    return g_atomic_int_get(&r->eof) != 0;
+}
+
+/* ---- the VM ---- */
+
+typedef struct Vm {
+    char *dir;
+    char *console;
+    char *qemu_log;
+    GPid pid;
+    QmpClient *qmp;
+    SerialChannel *serial;
+} Vm;
+
+static void remove_tree(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    if (d) {
+        const char *n;
+        while ((n = g_dir_read_name(d))) {
+            g_autofree char *p = g_build_filename(dir, n, NULL);
+            g_unlink(p);
+        }
+        g_dir_close(d);
+    }
+    g_rmdir(dir);
+}
+
+/* Quit QEMU (bounded), keep the directory (the caller reads logs). */
+static void vm_quit(Vm *vm)
+{
+    if (vm->qmp && vm->pid > 0) {
+        g_autoptr(GError) err = NULL;
+        JsonNode *r = qmp_execute(vm->qmp, "quit", NULL,
+                                  g_get_monotonic_time() + 5 * SEC, &err);
+        if (r) {
+            json_node_unref(r);
+        }
+    }
+    if (vm->pid > 0) {
+        gint64 deadline = g_get_monotonic_time() + 15 * SEC;
+        int st;
+        while (waitpid(vm->pid, &st, WNOHANG) != vm->pid) {
+            if (g_get_monotonic_time() >= deadline) {
+                printf("# QEMU did not quit within 15 s; killing it\n");
+                kill(vm->pid, SIGKILL);
+                waitpid(vm->pid, &st, 0);
+                failures++;
+                break;
+            }
+            g_usleep(10 * 1000);
+        }
+        vm->pid = 0;
+    }
+    g_clear_pointer(&vm->qmp, qmp_close);
+    g_clear_pointer(&vm->serial, serial_channel_free);
+}
+
+static void vm_free(Vm *vm, gboolean show_logs)
+{
+    vm_quit(vm);
+    if (show_logs && vm->console) {
+        g_autofree char *con = NULL, *log = NULL;
+        g_file_get_contents(vm->console, &con, NULL, NULL);
+        g_file_get_contents(vm->qemu_log, &log, NULL, NULL);
+        printf("--- guest console (tail) ---\n%s\n--- qemu output ---\n%s\n---\n",
+               con ? con + (strlen(con) > 2000 ? strlen(con) - 2000 : 0) : "",
+               log ? log : "");
+    }
+    if (vm->dir) {
+        remove_tree(vm->dir);
+    }
+    g_free(vm->dir);
+    g_free(vm->console);
+    g_free(vm->qemu_log);
+    memset(vm, 0, sizeof(*vm));
+}
+
+static gboolean vm_start(const GuestConf *conf, Vm *vm, const char *plugin,
+                         GError **err)
+{
+    memset(vm, 0, sizeof(*vm));
+    vm->dir = g_dir_make_tmp("mt-gmbeoo.XXXXXX", err);
+    if (!vm->dir) {
+        return FALSE;
+    }
+    g_autofree char *image = g_build_filename(vm->dir, "guest.qcow2", NULL);
+    g_autofree char *qmp = g_build_filename(vm->dir, "qmp.sock", NULL);
+    g_autofree char *ser = g_build_filename(vm->dir, "serial.sock", NULL);
+    g_autofree char *serlog = g_build_filename(vm->dir, "serial.log", NULL);
+    g_autofree char *plog = g_build_filename(vm->dir, "plugin.log", NULL);
+    g_autofree char *qemu = g_build_filename(build_dir, "bin",
+                                             "qemu-system-x86_64", NULL);
+    g_autofree char *fw = g_build_filename(build_dir, "share", "qemu", NULL);
+    vm->console = g_build_filename(vm->dir, "console.log", NULL);
+    vm->qemu_log = g_build_filename(vm->dir, "qemu.log", NULL);
+    if (!guest_image_copy(conf->image, image, err)) {
+        return FALSE;
+    }
+    GuestQemuSetup setup = {
+        .qemu = qemu, .firmware_dir = fw, .image = image,
+        .qmp_socket = qmp, .serial_socket = ser,
+        .console_log = vm->console, .loadvm = TRUE, .start_paused = TRUE,
+    };
+    g_auto(GStrv) base = guest_conf_qemu_argv(conf, &setup);
+    g_autoptr(GPtrArray) a = g_ptr_array_new_with_free_func(g_free);
+    for (char **p = base; *p; p++) {
+        g_ptr_array_add(a, g_strdup(*p));
+    }
+    if (plugin) {
+        g_ptr_array_add(a, g_strdup("-plugin"));
+        g_ptr_array_add(a, g_strdup_printf("%s,inline=on,track=rw", plugin));
+        g_ptr_array_add(a, g_strdup("-d"));
+        g_ptr_array_add(a, g_strdup("plugin"));
+        g_ptr_array_add(a, g_strdup("-D"));
+        g_ptr_array_add(a, g_strdup(plog));
+    }
+    g_ptr_array_add(a, NULL);
+    int logfd = open(vm->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                     0600);
+    if (!g_spawn_async_with_fds(NULL, (char **)a->pdata, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                &vm->pid, -1, logfd, logfd, err)) {
+        close(logfd);
+        return FALSE;
+    }
+    close(logfd);
+    gint64 deadline = g_get_monotonic_time() + 300 * SEC;
+    vm->qmp = qmp_connect(qmp, deadline, err);
+    if (!vm->qmp) {
+        return FALSE;
+    }
+    int fd = serial_connect_unix(ser, deadline, err);
+    if (fd < 0) {
+        return FALSE;
+    }
+    vm->serial = serial_channel_new(fd, serlog);
+    return TRUE;
+}
+
+/* A QMP command; NULL (and *err) on error.  args is consumed. */
+static JsonNode *qmp(Vm *vm, const char *cmd, JsonObject *args, GError **err)
+{
+    JsonNode *r = qmp_execute(vm->qmp, cmd, args,
+                              g_get_monotonic_time() + 30 * SEC, err);
+    return r;
+}
+
+static gboolean qmp_ok(Vm *vm, const char *cmd, JsonObject *args,
+                       GError **err)
+{
+    JsonNode *r = qmp(vm, cmd, args, err);
+    if (r) {
+        json_node_unref(r);
+    }
+    return r != NULL;
+}
+
+typedef struct Info {
+    gboolean enabled;
+    char state[16];
+    gint64 events, written, output, waiting, dropped, missing;
+} Info;
+
+static gboolean query(Vm *vm, Info *in, GError **err)
+{
+    JsonNode *r = qmp(vm, "query-gmbeoo", NULL, err);
+    if (!r) {
+        return FALSE;
+    }
+    JsonObject *o = json_node_get_object(r);
+    in->enabled = json_object_get_boolean_member(o, "enabled");
+    g_strlcpy(in->state, json_object_get_string_member(o, "output-state"),
+              sizeof(in->state));
+    in->events = json_object_get_int_member(o, "events");
+    in->written = json_object_get_int_member(o, "written-to-ring");
+    in->output = json_object_get_int_member(o, "written-to-output");
+    in->waiting = json_object_get_int_member(o, "waiting");
+    in->dropped = json_object_get_int_member(o, "dropped");
+    in->missing = json_object_get_int_member(o, "missing");
+    json_node_unref(r);
+    return TRUE;
+}
+
+static char *info_str(const Info *in)
+{
+    return g_strdup_printf("enabled=%d state=%s events=%" G_GINT64_FORMAT
+                           " written=%" G_GINT64_FORMAT " output=%"
+                           G_GINT64_FORMAT " waiting=%" G_GINT64_FORMAT
+                           " dropped=%" G_GINT64_FORMAT " missing=%"
+                           G_GINT64_FORMAT, in->enabled, in->state, in->events,
+                           in->written, in->output, in->waiting, in->dropped,
+                           in->missing);
+}
+
+static gboolean enable(Vm *vm, const char *path, gint64 ring_size,
+                       GError **err)
+{
+    JsonObject *a = json_object_new();
+    json_object_set_string_member(a, "path", path);
+    if (ring_size > 0) {
+        json_object_set_int_member(a, "ring-size", ring_size);
+    }
+    return qmp_ok(vm, "gmbeoo-enable", a, err);
+}
+
+/* close-output and wait (bounded) for 'closed' or 'error'. */
+static gboolean close_output(Vm *vm, double timeout_s, Info *in, GError **err)
+{
+    if (!qmp_ok(vm, "gmbeoo-close-output", NULL, err)) {
+        return FALSE;
+    }
+    gint64 deadline = g_get_monotonic_time() + (gint64)(timeout_s * SEC);
+    for (;;) {
+        if (!query(vm, in, err)) {
+            return FALSE;
+        }
+        if (!strcmp(in->state, "closed") || !strcmp(in->state, "error")) {
+            return TRUE;
+        }
+        if (g_get_monotonic_time() >= deadline) {
+            g_autofree char *s = info_str(in);
+            g_set_error(err, QMP_ERROR, QMP_ERROR_TIMEOUT,
+                        "output not closed after %.0f s: %s", timeout_s, s);
+            return FALSE;
+        }
+        g_usleep(20 * 1000);
+    }
+}
+
+typedef gboolean (*Hook)(Vm *vm, gpointer data, GError **err);
+
+/*
+ * Upload and run a workload that follows the workload contract.  The VM
+ * runs from the start; at "Ready to trace" it is stopped, @at_ready runs,
+ * the VM continues and gets Enter; at "Stop tracing" it is stopped,
+ * @at_stop runs, and the VM continues until the workload exits.  @info
+ * receives the workload info.
+ */
+static gboolean run_workload(Vm *vm, const char *exe, Hook at_ready,
+                             Hook at_stop, gpointer data, GString *info,
+                             GError **err)
+{
+    g_autofree char *prog = NULL;
+    gsize len;
+    if (!g_file_get_contents(exe, &prog, &len, err)) {
+        return FALSE;
+    }
+    gint64 deadline = g_get_monotonic_time() + 120 * SEC;
+    SerialExit ex;
+    if (!serial_sync(vm->serial, deadline, err) ||
+        !serial_send_file(vm->serial, 1, prog, len, deadline, err) ||
+        !serial_send_file(vm->serial, 2, "", 0, deadline, err) ||
+        !serial_expect(vm->serial, "-----begin workload info-----", deadline,
+                       NULL, err) ||
+        !serial_expect(vm->serial, "-----end workload info-----", deadline,
+                       info, err) ||
+        !serial_expect(vm->serial, "Ready to trace. Press enter to continue",
+                       deadline, NULL, err) ||
+        !qmp_ok(vm, "stop", NULL, err) ||
+        (at_ready && !at_ready(vm, data, err)) ||
+        !qmp_ok(vm, "cont", NULL, err) ||
+        !serial_send_enter(vm->serial, err) ||
+        !serial_expect(vm->serial, "Stop tracing", deadline, NULL, err) ||
+        !qmp_ok(vm, "stop", NULL, err) ||
+        (at_stop && !at_stop(vm, data, err)) ||
+        !qmp_ok(vm, "cont", NULL, err) ||
+        !serial_wait_exit(vm->serial, deadline, &ex, err)) {
+        return FALSE;
+    }
+    if (ex.signaled || ex.code != 0) {
+        g_set_error(err, SERIAL_ERROR, SERIAL_ERROR_PROTOCOL,
+                    "%s ended with %s %d", exe,
+                    ex.signaled ? "signal" : "exit", ex.code);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static char *workload(const char *name)
+{
+    return g_build_filename(build_dir, "tests", "workloads", name, NULL);
+}
+
+/* ---- disable_reenable ---- */
+
+typedef struct DR {
+    Reader *r;
+    Info stop;
+    const char *path;
+} DR;
+
+static gboolean dr_enable(Vm *vm, gpointer data, GError **err)
+{
+    DR *d = data;
+    return enable(vm, d->path, 0, err);
+}
+
+static gboolean dr_at_stop(Vm *vm, gpointer data, GError **err)
+{
+    DR *d = data;
+    return query(vm, &d->stop, err);
+}
+
+static void test_disable_reenable(Vm *vm)
+{
+    const char *name = "disable_reenable";
+    g_autoptr(GError) err = NULL;
+    g_autofree char *stride = workload("gmbeoo_stride_workload");
+    g_autofree char *exact = workload("gmbeoo_exact_workload");
+    g_autoptr(GString) info = g_string_new(NULL);
+    Info in, after;
+
+    /* Session 1. */
+    Reader *r1 = reader_start(vm->dir, "fifo1", FALSE);
+    DR d1 = { .r = r1, .path = r1->path };
+    if (!run_workload(vm, stride, dr_enable, dr_at_stop, &d1, info, &err)) {
+        fail(name, "session 1: %s", err->message);
+        return;
+    }
+    if (!d1.stop.enabled || d1.stop.events < 100000 ||
+        d1.stop.written != d1.stop.events) {
+        g_autofree char *s = info_str(&d1.stop);
+        fail(name, "session 1 at Stop tracing: %s", s);
+        return;
+    }
+    if (!qmp_ok(vm, "gmbeoo-disable", NULL, &err) || !query(vm, &in, &err)) {
+        fail(name, "gmbeoo-disable: %s", err->message);
+        return;
+    }
+    /* A whole run while disabled (the VM ran on after Stop tracing too). */
+    if (!run_workload(vm, exact, NULL, NULL, NULL, info, &err) ||
+        !query(vm, &after, &err)) {
+        fail(name, "run while disabled: %s", err->message);
+        return;
+    }
+    if (in.enabled || after.enabled || after.events != in.events ||
+        after.written != in.written) {
+        g_autofree char *s1 = info_str(&in), *s2 = info_str(&after);
+        fail(name, "disabled, yet counters moved: %s -> %s", s1, s2);
+        return;
+    }
+    /* A new session is refused while the old output is open. */
+    g_autofree char *p2 = g_build_filename(vm->dir, "fifo2", NULL);
+    if (enable(vm, p2, 0, &err)) {
+        fail(name, "gmbeoo-enable accepted while the output is open");
+        return;
+    }
+    if (!strstr(err->message, "still")) {
+        fail(name, "gmbeoo-enable while open: unexpected error: %s",
+             err->message);
+        return;
+    }
+    printf("# enable while open: %s\n", err->message);
+    g_clear_error(&err);
+    if (!close_output(vm, 10, &in, &err)) {
+        fail(name, "session 1 close: %s", err->message);
+        return;
+    }
+    gboolean eof = reader_finish(r1, 10);
+    gint64 got1 = reader_records(r1);
+    if (strcmp(in.state, "closed") || !eof || got1 != in.output ||
+        in.output != in.written || in.dropped || in.missing || in.waiting) {
+        g_autofree char *s = info_str(&in);
+        fail(name, "session 1 closed: eof=%d read=%" G_GINT64_FORMAT ": %s",
+             eof, got1, s);
+        return;
+    }
+    /* Session 2 on a new FIFO: counters reset, records flow again. */
+    Reader *r2 = reader_start(vm->dir, "fifo2", FALSE);
+    Info fresh;
+    if (!qmp_ok(vm, "stop", NULL, &err) || !enable(vm, r2->path, 0, &err) ||
+        !query(vm, &fresh, &err) || !qmp_ok(vm, "cont", NULL, &err)) {
+        fail(name, "session 2 enable: %s", err->message);
+        return;
+    }
+    if (!fresh.enabled || fresh.events != 0 || fresh.written != 0 ||
+        fresh.output != 0 || fresh.dropped != 0 || fresh.missing != 0 ||
+        fresh.waiting != 0) {
+        g_autofree char *s = info_str(&fresh);
+        fail(name, "session 2 counters do not start afresh: %s", s);
+        return;
+    }
+    /* The VM runs (idle guest) while enabled; then a traced workload. */
+    DR d2 = { .r = r2, .path = NULL };
+    if (!run_workload(vm, stride, NULL, dr_at_stop, &d2, info, &err)) {
+        fail(name, "session 2: %s", err->message);
+        return;
+    }
+    if (!close_output(vm, 10, &in, &err)) {
+        fail(name, "session 2 close: %s", err->message);
+        return;
+    }
+    eof = reader_finish(r2, 10);
+    gint64 got2 = reader_records(r2);
+    if (d2.stop.events < 100000 || strcmp(in.state, "closed") || !eof ||
+        got2 != in.written || in.output != in.written || in.dropped ||
+        in.missing || in.enabled) {
+        g_autofree char *s = info_str(&in);
+        fail(name, "session 2: eof=%d read=%" G_GINT64_FORMAT
+             " events at stop=%" G_GINT64_FORMAT ": %s", eof, got2,
+             d2.stop.events, s);
+        return;
+    }
+    printf("# session 1: %" G_GINT64_FORMAT " records, session 2: %"
+           G_GINT64_FORMAT "\n", got1, got2);
+    pass(name);
+}
+
+/* ---- stalled_reader_drops ---- */
+
+static gboolean sr_enable(Vm *vm, gpointer data, GError **err)
+{
+    Reader *r = data;
+    if (!enable(vm, r->path, 16384, err)) {
+        return FALSE;
+    }
+    /* Let the reader open the FIFO before the run. */
+    gint64 deadline = g_get_monotonic_time() + 10 * SEC;
+    while (!g_atomic_int_get(&r->opened)) {
+        if (g_get_monotonic_time() >= deadline) {
+            g_set_error(err, QMP_ERROR, QMP_ERROR_TIMEOUT,
+                        "the reader did not open the FIFO");
+            return FALSE;
+        }
+        g_usleep(10 * 1000);
+    }
+    return TRUE;
+}
+
+static void test_stalled_reader(Vm *vm)
+{
+    const char *name = "stalled_reader_drops";
+    g_autoptr(GError) err = NULL;
+    g_autofree char *medium = workload("gmbeoo_medium_workload");
+    g_autoptr(GString) info = g_string_new(NULL);
+    Reader *r = reader_start(vm->dir, "fifo3", TRUE);
+    Info stop, in;
+    gint64 t0 = g_get_monotonic_time();
+    if (!run_workload(vm, medium, sr_enable, NULL, r, info, &err) ||
+        !qmp_ok(vm, "stop", NULL, &err) || !query(vm, &stop, &err)) {
+        fail(name, "%s", err->message);
+        return;
+    }
+    double run_s = (double)(g_get_monotonic_time() - t0) / SEC;
+    /* Still not reading: the output cannot drain, closing stays pending,
+     * QMP keeps answering. */
+    if (!qmp_ok(vm, "gmbeoo-close-output", NULL, &err) ||
+        !query(vm, &in, &err)) {
+        fail(name, "close while stalled: %s", err->message);
+        return;
+    }
+    g_autofree char *s_stop = info_str(&stop);
+    g_autofree char *s_closing = info_str(&in);
+    if (stop.dropped <= 0 || stop.missing != 0 ||
+        stop.written + stop.dropped != stop.events ||
+        stop.output + stop.waiting != stop.written) {
+        fail(name, "after the run (%.1f s): %s", run_s, s_stop);
+        return;
+    }
+    /* The reader resumes: everything accepted into the ring comes out. */
+    Info end;
+    g_atomic_int_set(&r->stall, 0);
+    if (!qmp_ok(vm, "cont", NULL, &err) ||
+        !close_output(vm, 20, &end, &err)) {
+        fail(name, "closing after the reader resumed: %s (while stalled: %s)",
+             err->message, s_closing);
+        g_atomic_int_set(&r->stall, 0);
+        return;
+    }
+    gboolean eof = reader_finish(r, 10);
+    gint64 got = reader_records(r);
+    if (!eof || strcmp(end.state, "closed") || got != end.output ||
+        end.output != end.written || end.missing != 0) {
+        g_autofree char *s = info_str(&end);
+        fail(name, "eof=%d read=%" G_GINT64_FORMAT ": %s", eof, got, s);
+        return;
+    }
+    printf("# stalled reader: run %.1f s; at stop %s; read %" G_GINT64_FORMAT
+           "\n", run_s, s_stop, got);
+    pass(name);
+}
+
+/* ---- plugin_cross_check ---- */
+
+static gint64 pgfault_of(const char *text, const char *tag)
+{
+    const char *p = strstr(text, tag);
+    return p ? g_ascii_strtoll(p + strlen(tag), NULL, 10) : -1;
+}
+
+static void test_plugin(const GuestConf *conf)
+{
+    const char *name = "plugin_cross_check";
+    g_autoptr(GError) err = NULL;
+    g_autofree char *plugin = g_build_filename(build_dir, "tests", "gmbeoo",
+                                               "libmem.so", NULL);
+    g_autofree char *stride = workload("gmbeoo_stride_workload");
+    if (!g_file_test(plugin, G_FILE_TEST_EXISTS)) {
+        printf("SKIP: %s: %s not built\n", name, plugin);
+        return;
+    }
+    Vm vm;
+    if (!vm_start(conf, &vm, plugin, &err)) {
+        fail(name, "start: %s", err->message);
+        vm_free(&vm, TRUE);
+        return;
+    }
+    JsonObject *a = json_object_new();
+    json_object_set_string_member(a, "path", "/dev/null");
+    Info in;
+    g_autofree char *script = g_strdup_printf(
+        "#!/bin/sh\n"
+        "echo pgfault_before=$(grep '^pgfault ' /proc/vmstat | cut -d' ' -f2)\n"
+        "/tmp/executable2 > /dev/null\n"
+        "echo pgfault_after=$(grep '^pgfault ' /proc/vmstat | cut -d' ' -f2)\n");
+    g_autofree char *prog = NULL;
+    gsize len;
+    SerialExit ex;
+    g_autoptr(GString) pf_before = g_string_new(NULL);
+    gint64 deadline = g_get_monotonic_time() + 120 * SEC;
+    if (!qmp_ok(&vm, "gmbeoo-enable", a, &err) ||
+        !qmp_ok(&vm, "cont", NULL, &err) ||
+        !g_file_get_contents(stride, &prog, &len, &err) ||
+        !serial_sync(vm.serial, deadline, &err) ||
+        !serial_send_file(vm.serial, 1, script, strlen(script), deadline, &err) ||
+        !serial_send_file(vm.serial, 2, prog, len, deadline, &err) ||
+        !serial_expect(vm.serial, "pgfault_before=", deadline, NULL, &err) ||
+        !serial_expect(vm.serial, "\n", deadline, pf_before, &err)) {
+        fail(name, "%s", err->message);
+        vm_free(&vm, TRUE);
+        return;
+    }
+    (void)serial_send_enter(vm.serial, &err);
+    if (!serial_wait_exit(vm.serial, deadline, &ex, &err) ||
+        !qmp_ok(&vm, "stop", NULL, &err) || !query(&vm, &in, &err)) {
+        fail(name, "%s", err->message);
+        vm_free(&vm, TRUE);
+        return;
+    }
+    gsize n;
+    const char *t = serial_transcript(vm.serial, &n);
+    g_autofree char *out = g_strndup(t, n);
+    gint64 before = pf_before->len ? g_ascii_strtoll(pf_before->str, NULL, 10) : -1;
+    gint64 after = pgfault_of(out, "pgfault_after=");
+    vm_quit(&vm);
+    g_autofree char *plog = g_build_filename(vm.dir, "plugin.log", NULL);
+    g_autofree char *log = NULL;
+    g_file_get_contents(plog, &log, NULL, NULL);
+    const char *p = log ? strstr(log, "inline mem accesses: ") : NULL;
+    if (!p) {
+        fail(name, "no \"inline mem accesses:\" in the plugin log: %s",
+             log ? log : "(none)");
+        vm_free(&vm, TRUE);
+        return;
+    }
+    gint64 plug = g_ascii_strtoll(p + strlen("inline mem accesses: "), NULL, 10);
+    gint64 diff = in.events - plug;
+    gint64 faults = after - before;
+    printf("# GMBEOO events %" G_GINT64_FORMAT ", plugin %" G_GINT64_FORMAT
+           ", difference %" G_GINT64_FORMAT ", guest page faults in the "
+           "workload's window %" G_GINT64_FORMAT "\n", in.events, plug, diff,
+           faults);
+    if (before < 0 || after < 0) {
+        fail(name, "no pgfault figures in the guest output: %s", out);
+    } else if (plug < 100000 || diff < 0 || diff * 100 > plug) {
+        fail(name, "GMBEOO events %" G_GINT64_FORMAT " vs plugin %"
+             G_GINT64_FORMAT, in.events, plug);
+    } else {
+        pass(name);
+    }
+    vm_free(&vm, FALSE);
+}
+
+int main(void)
+{
+    build_dir = g_getenv("BUILD") ? g_getenv("BUILD") : "build";
+    g_autofree char *conf_path = g_build_filename(build_dir, "guest",
+                                                  "guest.conf", NULL);
+    g_autofree char *qemu = g_build_filename(build_dir, "bin",
+                                             "qemu-system-x86_64", NULL);
+    g_autofree char *w = workload("gmbeoo_medium_workload");
+    g_autoptr(GError) err = NULL;
+    if (!g_file_test(conf_path, G_FILE_TEST_EXISTS) ||
+        !g_file_test(qemu, G_FILE_TEST_EXISTS) ||
+        !g_file_test(w, G_FILE_TEST_EXISTS)) {
+        printf("SKIP: gmbeoo_qmp: guest, QEMU or workloads not built\n");
+        return 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    g_autoptr(GuestConf) conf = guest_conf_load(conf_path, &err);
+    if (!conf) {
+        fail("setup", "%s", err->message);
+        return 1;
+    }
+    Vm vm;
+    if (!vm_start(conf, &vm, NULL, &err) ||
+        !qmp_ok(&vm, "cont", NULL, &err)) {
+        fail("setup", "%s", err->message);
+        vm_free(&vm, TRUE);
+        return 1;
+    }
+    test_disable_reenable(&vm);
+    {
+        /* Whatever the first test left: no session open. */
+        Info in;
+        g_autoptr(GError) e2 = NULL;
+        if (query(&vm, &in, &e2) &&
+            (!strcmp(in.state, "open") || !strcmp(in.state, "opening"))) {
+            close_output(&vm, 10, &in, NULL);
+        }
+    }
+    test_stalled_reader(&vm);
+    vm_free(&vm, failures > 0);
+    test_plugin(conf);
+    return failures ? 1 : 0;
+}
