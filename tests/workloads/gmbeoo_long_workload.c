@@ -9,9 +9,10 @@
  * 80 M/s here, and on the shared 2-core test machine the writer thread and
  * the reader could not keep up: 3-70% dropped; with 8 iterations, 33 M/s,
  * still 3% dropped; measured 2026-11-25).  The test is about losslessness
- * and 64-bit counters, not about the pipe's ceiling (bench/ measures that).  Built a second time with -DPASSES=500
- * -DSPIN=0 as gmbeoo_medium_workload (a fast producer for the stalled-reader
- * tests).  Workload info: "ADDR LEN" of the array.
+ * and 64-bit counters, not about the pipe's ceiling (bench/ measures that).
+ * Built a second time with -DPASSES=500 -DSPIN=0 as gmbeoo_medium_workload
+ * (a fast producer for the stalled-reader tests).  Workload info:
+ * "ADDR LEN" of the array.
  */
 #include <stdio.h>
 #include <string.h>
