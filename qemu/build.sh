@@ -20,6 +20,9 @@ if command -v ccache >/dev/null 2>&1; then
     export CCACHE_DIR=${CCACHE_DIR:-${MEMORY_TRACER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memory_tracer}/ccache}
     export CCACHE_BASEDIR="$build"
     export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-2G}
+    # Object files do not depend on where the clone lives: let a fresh clone
+    # (CI) hit the cache filled by another checkout.
+    export CCACHE_NOHASHDIR=true
     cc="ccache gcc"
 else
     cc="gcc"
