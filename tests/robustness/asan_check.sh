@@ -51,9 +51,10 @@ else
     pos=("$top/build/guest/guest.qcow2" ready_for_memory_tracer "$top/build/bin")
     wl=$top/build/tests/workloads
     e2e() {     # NAME WANT_RC ARGS...
+        # MEMORY_TRACER_WORKLOAD_DEADLINE: a hang fails in seconds.
         local name=$1 want=$2; shift 2
         local log=$tmp/e2e_$name.log
-        (cd "$tmp" && MEMORY_TRACER_PROTOCOL_DEADLINE=20 "$abin/memory_tracer" "$@" "${pos[@]}") \
+        (cd "$tmp" && MEMORY_TRACER_PROTOCOL_DEADLINE=20 MEMORY_TRACER_WORKLOAD_DEADLINE=60 "$abin/memory_tracer" "$@" "${pos[@]}") \
             >"$log" 2>&1 </dev/null
         local rc=$? ok=0
         [ $rc = "$want" ] && sanitizer_clean "$log" && ok=1
@@ -62,10 +63,13 @@ else
     e2e traced 0 --workload_path_on_host "$wl/simple_user_memory_intensive_workload" \
         --dont_add_communications_with_host_to_workload \
         --analysis_tool_path "$abin/simple_analysis" --print_trace_info -v
-    e2e wrapped_sampling 0 --workload_path_on_host "$wl/dummy_workload_with_funny_test_info" \
+    e2e sampling_cpl3 0 --workload_path_on_host "$wl/dummy_workload_with_funny_test_info" \
+        --dont_add_communications_with_host_to_workload \
         --analysis_tool_path "$abin/simple_analysis" --log_of_GMBE_block_len 3 \
         --log_of_GMBE_tracing_ratio 4 --trace_only_CPL3_code_GMBE
     e2e guest_untraced 0 --workload_path_on_guest /bin/date --dont_trace
+    e2e wrapped_timeout 0 --workload_path_on_host "$wl/sleep_forever_workload.sh" --timeout 2 \
+        --analysis_tool_path "$abin/simple_analysis"
     e2e native 0 --workload_path_on_host "$wl/simple_user_memory_intensive_workload" \
         --dont_add_communications_with_host_to_workload --dont_use_qemu
     e2e crashing_workload 1 --workload_path_on_host "$wl/crashing_workload" \
