@@ -27,10 +27,12 @@
 #                    missing, the run ends in bounded time.
 #  long_lossless     320 M records (> 2^32 bytes) into a counting reader:
 #                    read == written to ring == written to output, nothing
-#                    missing or dropped, 320,000,000 in the array.
+#                    missing or dropped, 320,000,000 in the array (one
+#                    retry if the only flaw is drops: see below).
 #                    GMBEOO_SKIP_LONG=1 skips it.
 #
-# group: guest.  Runtime: about 1 min (mostly long_lossless) on 2 cores.
+# group: guest.  Runtime: 1-2 min on the shared 2-core machine (long_lossless
+# 20-30 s per attempt, stalled_reader about 25 s, the rest 3-7 s per run).
 set -uo pipefail
 source "$(dirname "$0")/mt_lib.bash"
 
@@ -228,27 +230,50 @@ else
 fi
 
 # ---- long_lossless ----
-if [ -n "${GMBEOO_SKIP_LONG:-}" ]; then
-    skip long_lossless "GMBEOO_SKIP_LONG is set"
-else
+# Drops are counted, never silent, and depend on how much CPU the writer
+# thread and the reader get: on the shared 2-core machine a burst of other
+# work can starve them.  So a run whose only flaw is dropped > 0 is tried
+# once more (with a note); everything else fails at once.
+long_run() {
+    local t0 t1
     t0=$(date +%s)
     GMBEOO_COUNT_FAST=1 run_count gmbeoo_long_workload
     t1=$(date +%s)
-    if mt_ok long_lossless; then
-        r=$(mt_value records) w=$(written) o=$(output) ir=$(mt_value in_range)
-        ms=$(mt_value tracing_duration_in_milliseconds)
-        echo "# long_lossless: $r records in $((t1 - t0)) s (traced region $ms ms)"
-        if [ -n "$(attention)" ]; then
-            fail long_lossless "$(attention) (read $r of $(events); load average: $(cut -d' ' -f1-3 /proc/loadavg))"
-        elif [ "$r" != "$w" ] || [ "$w" != "$o" ] || [ "$(mt_value eof)" != 1 ] ||
-             [ "$(mt_value partial_bytes)" != 0 ]; then
-            fail long_lossless "read $r, written to ring $w, to output $o, eof $(mt_value eof)"
-        elif [ "$ir" != 320000000 ]; then
-            fail long_lossless "$ir records in the array, want 320000000"
-        else
-            pass long_lossless
-        fi
-        [ $((t1 - t0)) -gt 180 ] && echo "note: long_lossless took $((t1 - t0)) s (> 3 min)"
+    LONG_SECS=$((t1 - t0))
+    LONG_WHY= LONG_DROPS=
+    mt_ok long_lossless || { LONG_WHY=reported; return; }
+    local r w o ir ms
+    r=$(mt_value records) w=$(written) o=$(output) ir=$(mt_value in_range)
+    ms=$(mt_value tracing_duration_in_milliseconds)
+    echo "# long_lossless: $r records in $LONG_SECS s (traced region $ms ms)"
+    LONG_DROPS=$(sed -n 's/.*num_of_dropped_events: //p' "$MT_OUT")
+    if grep -q 'ATTENTION' "$MT_OUT" && [ -z "$LONG_DROPS" -o "$(grep -c ATTENTION "$MT_OUT")" -gt 1 ]; then
+        LONG_WHY="$(attention)"
+    elif [ "$r" != "$w" ] || [ "$w" != "$o" ] || [ "$(mt_value eof)" != 1 ] ||
+         [ "$(mt_value partial_bytes)" != 0 ] || [ "$(mt_value invalid)" != 0 ]; then
+        LONG_WHY="read $r, written to ring $w, to output $o, eof $(mt_value eof), invalid $(mt_value invalid)"
+    elif [ "$w" -le 268435456 ]; then
+        LONG_WHY="only $w records written (want > 2^28: 2^32 bytes)"
+    elif [ -n "$LONG_DROPS" ]; then
+        LONG_WHY="$LONG_DROPS dropped (read $r of $(events); load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+    elif [ "$ir" != 320000000 ]; then
+        LONG_WHY="$ir records in the array, want 320000000"
     fi
+}
+if [ -n "${GMBEOO_SKIP_LONG:-}" ]; then
+    skip long_lossless "GMBEOO_SKIP_LONG is set"
+else
+    long_run
+    if [ -n "$LONG_WHY" ] && [ "$LONG_WHY" != reported ] && [ -n "$LONG_DROPS" ] &&
+       [[ $LONG_WHY == "$LONG_DROPS dropped"* ]]; then
+        echo "note: long_lossless: first attempt: $LONG_WHY; trying once more"
+        long_run
+    fi
+    if [ -z "$LONG_WHY" ]; then
+        pass long_lossless
+    elif [ "$LONG_WHY" != reported ]; then
+        fail long_lossless "$LONG_WHY"
+    fi
+    [ "$LONG_SECS" -gt 180 ] && echo "note: long_lossless took $LONG_SECS s (> 3 min)"
 fi
 exit 0
