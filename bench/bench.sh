@@ -47,8 +47,11 @@ drain="$out/drain"
 host=$(hostname -s 2>/dev/null || hostname)
 stamp=$(date +%Y-%m-%d)
 results_dir="$here/results"
-report="$results_dir/$stamp-$host.md"
-plot_png="$results_dir/$stamp-$host-sampling.png"
+# The quick preset gets its own name so one day can keep both.
+suffix=""
+[ "$preset" = quick ] && suffix="-quick"
+report="$results_dir/$stamp-$host$suffix.md"
+plot_png="$results_dir/$stamp-$host$suffix-sampling.png"
 work=$(mktemp -d "${TMPDIR:-/tmp}/mt-bench.XXXXXX")
 runs="$work/runs.tsv"
 trap 'rm -rf "$work"' EXIT
