@@ -36,3 +36,8 @@ $(BUILD)/tests/gmbeoo/libmem.so: | deps
 			-o $@ $(GMBEOO_QEMU_SRC)/tests/plugin/mem.c; \
 	else echo "no $(GMBEOO_QEMU_SRC)/tests/plugin/mem.c: gmbeoo_qmp skips the plugin check"; fi
 CHECK_DEPS += $(BUILD)/tests/gmbeoo/libmem.so
+
+# tests/tests.mk's `check:` rule expands its prerequisites when it is read,
+# before this fragment is included, so name ours here as well.
+check: $(GMBEOO_WORKLOADS) $(BUILD)/tests/gmbeoo/gmbeoo_count \
+	$(BUILD)/tests/gmbeoo/libmem.so $(BUILD)/tests/guest/gmbeoo_qmp
