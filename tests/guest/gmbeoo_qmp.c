@@ -47,9 +47,9 @@
  * Prints PASS/FAIL/SKIP lines (tests/run.sh).  Paths come from $BUILD.
  * Measured 2026-11-25 (plugin_cross_check): GMBEOO events 6,131,712, plugin
  * 6,123,399, difference 8,313 (0.14%), 283 page faults in the workload's
- * window: most of the difference is (b), about 8 accesses per interrupt
- * delivered (5 frame stores, 3 IDT loads) over the ~1000 interrupts of the
- * run.
+ * window.  Inferred, not measured: most of the difference is (b), which
+ * costs about 8 accesses per interrupt delivered (5 frame stores, 3 IDT
+ * loads), i.e. ~1000 interrupts over the run.
  *
  * group: guest.  Runtime: 7-30 s.
  */
