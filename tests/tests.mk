@@ -7,10 +7,13 @@ CHECK_PROGRAMS ?=
 CHECK_DEPS ?=
 
 .PHONY: check check-unit
-check: all $(CHECK_PROGRAMS) $(CHECK_DEPS)
+# Second expansion: fragments included after this one (robustness.mk,
+# gmbeoo.mk, bench.mk) still add to the lists.
+.SECONDEXPANSION:
+check: all $$(CHECK_PROGRAMS) $$(CHECK_DEPS)
 	@bash tests/run.sh
 
-check-unit: deps $(filter $(BUILD)/tests/unit/%,$(CHECK_PROGRAMS))
+check-unit: deps $$(filter $(BUILD)/tests/unit/%,$$(CHECK_PROGRAMS))
 	@bash tests/run.sh unit
 
 # Unit test of the record header: needs nothing but a C compiler.
