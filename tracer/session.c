@@ -610,7 +610,7 @@ static bool wait_output_state(Session *s, const char *want, const char *what,
                               GError **err)
 {
     gint64 deadline = deadline_in(s->protocol_us);
-    guint64 last_written = 0;
+    guint64 last_written = 0, waiting = 0, dropped = 0;
     for (;;) {
         JsonObject *q = query_gmbeoo(s, err);
         if (!q) {
@@ -620,6 +620,8 @@ static bool wait_output_state(Session *s, const char *want, const char *what,
             q, "output-state", "");
         guint64 written = json_object_get_int_member_with_default(
             q, "written-to-output", 0);
+        waiting = json_object_get_int_member_with_default(q, "waiting", 0);
+        dropped = json_object_get_int_member_with_default(q, "dropped", 0);
         bool done = strcmp(state, want) == 0;
         if (strcmp(state, "error") == 0) {
             g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
@@ -643,7 +645,14 @@ static bool wait_output_state(Session *s, const char *want, const char *what,
             return false;
         }
         if (g_get_monotonic_time() >= deadline) {
-            return timed_out(err, s->protocol_us, what);
+            /* Say what the counters say: a stalled reader shows as records
+             * waiting in the ring and, usually, dropped events. */
+            g_autofree char *w = g_strdup_printf(
+                "%s (no progress: %" G_GUINT64_FORMAT " records written to "
+                "the output, %" G_GUINT64_FORMAT " still waiting in the "
+                "ring, %" G_GUINT64_FORMAT " dropped; is the reader still "
+                "reading?)", what, written, waiting, dropped);
+            return timed_out(err, s->protocol_us, w);
         }
         g_usleep(10 * 1000);
     }
