@@ -151,7 +151,10 @@ check snapshot_not_in_image   1 20 'no_such_snapshot|snapshot' "${GW[@]}" $NT "$
 check ram_mismatch            1 20 'RAM|ram|memory|snapshot|MB' "${GW[@]}" $NT --guest_RAM_in_MBs 512
 check emulator_bin_true       1 20 'QEMU|qemu|emulator|exited' "${GW[@]}" $NT "$IMG" "$SNAP" /bin/true
 check emulator_fake_script    1 20 'QEMU|qemu|emulator|exited' "${GW[@]}" $NT "$IMG" "$SNAP" "$fake_dir"
-CASE_PREFIX=(env MEMORY_TRACER_PROTOCOL_DEADLINE=5)
+# (QEMU gets MEMORY_TRACER_STARTUP_DEADLINE, default 300 s, to restore the
+# snapshot and greet; a fake that never even makes the QMP socket waits
+# that long too.)
+CASE_PREFIX=(env MEMORY_TRACER_PROTOCOL_DEADLINE=5 MEMORY_TRACER_STARTUP_DEADLINE=5)
 check emulator_hangs          1 20 'timed out|QMP|qemu|QEMU' "${GW[@]}" $NT "$IMG" "$SNAP" "$hang_dir"
 CASE_PREFIX=()
 
@@ -169,10 +172,25 @@ check tool_exec_format_error  1 30 'cannot start the analysis tool.*Exec format 
 # ---- a FIFO the user may not write to (run as nobody) ----
 if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
     CASE_PREFIX=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
-    check fifo_no_permission 1 20 'trace_fifo_path|Permission|permission' \
+    check fifo_no_permission 1 20 'cannot open the trace FIFO.*Permission denied' \
         --workload_path_on_host "$WL/simple_user_memory_intensive_workload" \
         --dont_add_communications_with_host_to_workload --trace_fifo_path "$fifo"
     CASE_PREFIX=()
 else
     echo "SKIP: fifo_no_permission: needs root and setpriv to run as nobody"
+fi
+
+# ---- files the user may not read (run as nobody) ----
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+    secret_img=$tmp/secret.qcow2; cp "$text_img" "$secret_img"; chmod 600 "$secret_img"
+    secret_wl=$tmp/secret_workload; cp "$wl" "$secret_wl"; chmod 700 "$secret_wl"
+    CASE_PREFIX=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+    check image_unreadable 1 20 'secret.qcow2|Permission|permission' \
+        "${GW[@]}" $NT "$secret_img" "$SNAP" "$BIN"
+    check workload_unreadable 1 20 'secret_workload|Permission|permission' \
+        --workload_path_on_host "$secret_wl" $NT
+    CASE_PREFIX=()
+else
+    echo "SKIP: image_unreadable: needs root and setpriv to run as nobody"
+    echo "SKIP: workload_unreadable: needs root and setpriv to run as nobody"
 fi
