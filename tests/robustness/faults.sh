@@ -233,3 +233,28 @@ elif ok2 "$d2" "$r2" || { [ "$r2" = 1 ] && [ "$(grep -c '' "$d2.err")" = 1 ]; };
 else
     fail concurrent_runs "second run: rc=$r2 $(head -c 300 "$d2.err")"
 fi
+
+# ---- a workload that floods the serial channel (20 MB, one line) ------------
+# The run completes and memory_tracer's memory stays bounded.
+flood=$MT_TEST_TMP/flood.sh
+printf '#!/bin/sh\nhead -c 20000000 /dev/zero | tr "\\000" x\necho\n' > "$flood"
+chmod +x "$flood"
+dir=$MT_TEST_TMP/flood; mkdir -p "$dir"
+t0=$SECONDS
+TMPDIR=$dir "$MT" --workload_path_on_host "$flood" --analysis_tool_path "$SA" \
+    "${MT_POS[@]}" >"$dir.out" 2>"$dir.err" </dev/null &
+pid=$! peak=0
+while kill -0 "$pid" 2>/dev/null; do
+    r=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+    [ -n "$r" ] && [ "$r" -gt "$peak" ] && peak=$r
+    [ $((SECONDS - t0)) -gt 120 ] && kill -TERM "$pid"
+    sleep 0.3
+done
+wait "$pid"; rc=$?
+left=$(find "$dir" -mindepth 1 -maxdepth 1 -type d -name 'memory_tracer.*')
+if [ "$rc" = 0 ] && [ "$peak" -lt 204800 ] && [ -z "$left" ] &&
+   grep -q '^analysis output:' "$dir.out"; then
+    pass workload_floods_serial
+else
+    fail workload_floods_serial "rc=$rc peak RSS ${peak} kB left=$left $((SECONDS - t0)) s err=$(head -c 300 "$dir.err")"
+fi
