@@ -65,14 +65,17 @@ expect_failure tool_aborts_mid_stream 'analysis tool.*(signal 6|SIGABRT)'
 timed_run 60 --workload_path_on_host "$USER_WL" $NOCOMM --analysis_tool_path "$(tool_for exit)"
 expect_failure tool_exits_mid_stream 'analysis tool.*(status 7)'
 
-# Closes the FIFO early but stays and answers SIGUSR1: QEMU's writer gets
-# EPIPE.  Either the run reports (with a note of the lost records) or it
-# fails with one line; it must not hang.
-timed_run 60 --workload_path_on_host "$USER_WL" $NOCOMM --analysis_tool_path "$(tool_for close)" \
+# Closes the FIFO early but stays and answers SIGUSR1.  Either the run
+# reports or it fails with one line; it must not hang.  (Today: QEMU's
+# writer blocks -- memory_tracer's own FIONREAD probe keeps a read end
+# open, so there is no EPIPE -- and the run fails at the protocol deadline
+# while closing the trace output.)
+MEMORY_TRACER_PROTOCOL_DEADLINE=10 timed_run 60 --workload_path_on_host "$USER_WL" $NOCOMM --analysis_tool_path "$(tool_for close)" \
     --print_trace_info
 if [ -z "$MT_SLOW" ] && [ -z "$MT_LEAK" ] &&
    { { [ "$MT_RC" = 0 ] && grep -q '^analysis output:' "$MT_OUT"; } ||
-     { [ "$MT_RC" = 1 ] && [ "$(grep -c '' "$MT_ERR")" = 1 ]; }; }; then
+     { [ "$MT_RC" = 1 ] && [ "$(grep -c "" "$MT_ERR")" = 1 ] &&
+       grep -Eq "reader|FIFO|trace output" "$MT_ERR"; }; }; then
     pass tool_closes_fifo_early
 else
     fail tool_closes_fifo_early "rc=$MT_RC $MT_SLOW leak=$MT_LEAK err=$(head -c 300 "$MT_ERR" | tr '\n' '|')"
