@@ -162,10 +162,10 @@ CASE_PREFIX=()
 # A workload that cannot run is not a usage error: the original ran it and
 # reported normally (exit 0).  But the run must say so, in one line
 # ("note: the workload exited with status N"), not stay silent.
-check guest_workload_missing  0 30 'note: the workload exited with status 127' --workload_path_on_guest /no_such_program $NT
-check guest_workload_not_exec 0 30 'note: the workload exited with status 126' --workload_path_on_guest /etc/passwd $NT
-check host_workload_not_a_program 0 30 'note: the workload exited with status 127' --workload_path_on_host "$tool_noshebang" $NT
-check tool_exec_format_error  1 30 'cannot start the analysis tool.*Exec format error' \
+check guest_workload_missing  0 60 'note: the workload exited with status 127' --workload_path_on_guest /no_such_program $NT
+check guest_workload_not_exec 0 60 'note: the workload exited with status 126' --workload_path_on_guest /etc/passwd $NT
+check host_workload_not_a_program 0 60 'note: the workload exited with status 127' --workload_path_on_host "$tool_noshebang" $NT
+check tool_exec_format_error  1 60 'cannot start the analysis tool.*Exec format error' \
     --workload_path_on_host "$WL/simple_user_memory_intensive_workload" \
     --dont_add_communications_with_host_to_workload --analysis_tool_path "$tool_noshebang"
 
