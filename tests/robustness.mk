@@ -30,7 +30,8 @@ check-asan: all $(CHECK_DEPS)
 
 # ---- make fuzz ----------------------------------------------------------
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c, clang) for the serial framing
-# parsers, serial.c's receive path and QMP message parsing.  `make fuzz`
+# parsers, serial.c's receive path, QMP message parsing and qmp.c's client
+# against a fake QEMU socket (qmp_client).  `make fuzz`
 # runs each for FUZZ_SECONDS, seeded from tests/fuzz/corpus/NAME/; new
 # inputs go to build/fuzz/corpus/NAME/, crashes to build/fuzz/crash-NAME-*
 # (add them to tests/fuzz/corpus/NAME/ as regression inputs).  `make check`
@@ -40,7 +41,7 @@ FUZZ_PACKAGES := clang libclang-rt-14-dev
 FUZZ_CC := clang
 FUZZ_BUILD := $(BUILD)/fuzz
 FUZZ_SECONDS ?= 60
-FUZZERS := serial_frame serial_channel qmp_message
+FUZZERS := serial_frame serial_channel qmp_message qmp_client
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZERS))
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined $(WARN) -Iinclude -Itracer $(GLIB_CFLAGS)
@@ -56,6 +57,9 @@ $(FUZZ_BUILD)/fuzz_serial_channel: tests/fuzz/fuzz_serial_channel.c tracer/seria
 $(FUZZ_BUILD)/fuzz_qmp_message: tests/fuzz/fuzz_qmp_message.c tracer/qmp.c tracer/qmp.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< tracer/qmp.c $(GLIB_LIBS)
+$(FUZZ_BUILD)/fuzz_qmp_client: tests/fuzz/fuzz_qmp_client.c tracer/qmp.c tracer/qmp.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread -o $@ $< tracer/qmp.c $(GLIB_LIBS)
 
 .PHONY: fuzz fuzz-deps fuzz-build
 fuzz-deps:

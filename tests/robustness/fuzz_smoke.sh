@@ -8,7 +8,7 @@
 set -uo pipefail
 top=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 secs=${FUZZ_SMOKE_SECONDS:-5}
-fuzzers=(serial_frame serial_channel qmp_message)
+fuzzers=(serial_frame serial_channel qmp_message qmp_client)
 if ! command -v clang >/dev/null; then
     for f in "${fuzzers[@]}"; do
         echo "SKIP: fuzz_$f: clang is not installed (make fuzz installs clang libclang-rt-14-dev)"
