@@ -30,6 +30,8 @@
 # usage: bench/bench.sh full|quick
 # env: BENCH_REPS, BENCH_CONFIGS="untraced plugin ...", BENCH_OTHER_WORKLOADS="",
 #      BENCH_SWEEP="" (R values, B=0), BENCH_TRIVIAL_REPS=0 (trivial and upload runs) narrow a run.
+# BENCH_FROM=bench/results/<date>-<host>[-quick] re-renders a report from the
+# runs saved beside it (no runs).
 set -uo pipefail
 
 preset=${1:-quick}
@@ -288,6 +290,13 @@ run_pipe() {
 printf 'workload\tconfig\trep\trc\twall_ms\ttraced_ms\tevents\twritten\tdropped\ttool_records\trss_cli_kib\trss_qemu_kib\n' > "$runs"
 start_all=$(date +%s)
 load_start=$(cut -d" " -f1-3 /proc/loadavg)
+if [ -n "${BENCH_FROM:-}" ]; then
+    # Re-render a report from the runs saved beside an earlier one.
+    cp "$BENCH_FROM-runs.tsv" "$runs" && cp "$BENCH_FROM-pipe.tsv" "$pipe_tsv" || exit 1
+    [ -f "$BENCH_FROM-commands.txt" ] && cp "$BENCH_FROM-commands.txt" "$work/cmd-saved"
+    load_start="(not recorded)"
+    have_cli=0; pipe_reps=0
+fi
 say "preset $preset: $reps reps of ${main_workloads[*]} x ${main_configs[*]}"
 for ((p = 1; p <= pipe_reps; p++)); do run_pipe write; run_pipe vmsplice; done
 if [ $have_cli = 1 ]; then
@@ -315,6 +324,7 @@ if [ $have_cli = 1 ]; then
     done
 fi
 elapsed=$(( $(date +%s) - start_all ))
+[ -n "${BENCH_FROM:-}" ] && have_cli=1
 
 # ------------------------------------------------------------ statistics
 # stats workload config column -> "median min max n" over successful runs.
@@ -325,7 +335,7 @@ stats() {
             if (n == 0) { print "- - - 0"; exit }
             for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
             med = (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
-            printf "%s %s %s %d\n", med, v[0], v[n - 1], n
+            printf "%.15g %.15g %.15g %d\n", med, v[0], v[n - 1], n
         }' "$runs"
 }
 col() { case $1 in wall) echo 5 ;; traced) echo 6 ;; events) echo 7 ;; written) echo 8 ;;
@@ -553,6 +563,15 @@ mkdir -p "$results_dir"
     column -t -s $'\t' "$runs" 2>/dev/null || cat "$runs"
     echo '```'
 } > "$report"
+
+# Keep the raw runs beside the report, so it can be re-rendered
+# (BENCH_FROM=bench/results/<date>-<host>[-quick] bash bench/bench.sh PRESET).
+saved="$results_dir/$stamp-$host$suffix"
+if [ "${BENCH_FROM:-}" != "$saved" ]; then
+    cp "$runs" "$saved-runs.tsv"
+    cp "$pipe_tsv" "$saved-pipe.tsv"
+    for f in "$work"/cmd-*; do [ -f "$f" ] && sed "s|$top/||g" "$f"; done > "$saved-commands.txt"
+fi
 
 # The same headline and main table on the terminal.
 echo
