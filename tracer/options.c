@@ -208,6 +208,7 @@ static bool apply(Options *o, const OptionSpec *spec, const char *value,
         o->dont_exit_qemu_when_done = true;
         break;
     case OPT_GUEST_RAM:
+        o->has_guest_ram = true;
         return parse_long(spec->name, value, &o->guest_ram_mb, e);
     case OPT_VERBOSE:
         o->verbose = true;
@@ -563,7 +564,8 @@ bool options_validate(Options *o, OptionsError *e)
                         "but %ld + %ld = %ld isn't.", o->log_of_block_len,
                         o->log_of_tracing_ratio, sum);
         }
-        if (o->guest_ram_mb < 0 || o->guest_ram_mb > 1024 * 1024) {
+        if (o->has_guest_ram &&
+            (o->guest_ram_mb <= 0 || o->guest_ram_mb > 1024 * 1024)) {
             return fail(e, 1, "guest_RAM_in_MBs must be a positive number of "
                         "MiB, but %ld isn't.", o->guest_ram_mb);
         }
@@ -605,7 +607,7 @@ bool options_validate(Options *o, OptionsError *e)
         if (!o->firmware_dir) {
             o->firmware_dir = find_firmware(o->qemu_binary);
         }
-        if (o->guest_ram_mb == 0 && !o->guest_conf_path) {
+        if (!o->has_guest_ram && !o->guest_conf_path) {
             o->guest_ram_mb = DEFAULT_GUEST_RAM_MB;
         }
         if (o->snapshot_name[0] == '\0') {

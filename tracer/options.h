@@ -46,7 +46,8 @@ typedef struct Options {
     bool print_trace_info;
     bool dont_use_nographic;
     bool dont_exit_qemu_when_done;
-    long guest_ram_mb;              /* 0: not given */
+    bool has_guest_ram;             /* --guest_RAM_in_MBs was given */
+    long guest_ram_mb;              /* 0 unless given or from guest.conf */
     bool verbose;
 
     bool help;

@@ -843,22 +843,51 @@ static bool query_trace_info(Session *s, GError **err)
 }
 
 /* Warn (stderr) when the wrapped workload itself failed. */
-static void note_workload_status(Session *s)
+/*
+ * The guest helper reports executable1's exit after "Stop tracing", when the
+ * VM is already stopped: let it run a moment to collect that report (the
+ * trace output is closed by now, so nothing more is recorded).  A status of
+ * 126 or 127 is the shell saying the workload could not be run at all
+ * (not executable, not found): that fails the run.  Other failures are the
+ * workload's own business and only earn a note, as in the original.
+ */
+static bool check_workload_status(Session *s, GError **err)
 {
     SerialExit ex;
-    if (!s->serial || !serial_exit_status(s->serial, &ex)) {
-        return;
+    if (!s->serial) {
+        return true;
+    }
+    if (!serial_exit_status(s->serial, &ex)) {
+        g_autoptr(GError) e = NULL;
+        if (!qmp_do(s, "cont", NULL, NULL, &e) ||
+            !serial_wait_exit(s->serial, deadline_in(3 * G_USEC_PER_SEC),
+                              &ex, &e)) {
+            return true;    /* still running after Stop tracing: its call */
+        }
+    }
+    if (!ex.signaled && (ex.code == 126 || ex.code == 127)) {
+        const char *path = s->o->workload_path_on_guest
+                           ? s->o->workload_path_on_guest
+                           : s->o->workload_path_on_host;
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    "the guest could not run the workload %s (exit status "
+                    "%d: %s)", path, ex.code,
+                    ex.code == 127 ? "not found" : "not executable");
+        return false;
     }
     if (ex.signaled || (ex.code != 0 && !s->o->has_timeout)) {
         fprintf(stderr, "memory_tracer: note: the workload %s %d\n",
                 ex.signaled ? "was killed by signal" : "exited with status",
                 ex.code);
     }
+    return true;
 }
 
 static bool finish_qemu(Session *s, GError **err)
 {
-    note_workload_status(s);
+    if (!check_workload_status(s, err)) {
+        return false;
+    }
     if (s->o->dont_exit_qemu_when_done) {
         return true;
     }
