@@ -13,7 +13,7 @@ cache=${MEMORY_TRACER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memory_tracer}/debs
 dest="$build/share/qemu"
 mkdir -p "$cache" "$dest"
 
-packages=(seabios qemu-system-data)
+packages=(seabios qemu-system-data ipxe-qemu)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for p in "${packages[@]}"; do
@@ -38,6 +38,12 @@ done
 for f in linuxboot_dma.bin linuxboot.bin kvmvapic.bin multiboot.bin multiboot_dma.bin; do
     [ -e "$tmp/root/usr/share/qemu/$f" ] && cp -L "$tmp/root/usr/share/qemu/$f" "$dest/"
 done
+# ipxe-qemu: the NIC option ROMs the default pc machine loads (its e1000),
+# which images brought by users (started the original's way) need.
+for f in "$tmp"/root/usr/lib/ipxe/qemu/efi-*.rom "$tmp"/root/usr/lib/ipxe/qemu/pxe-*.rom; do
+    [ -e "$f" ] && cp -L "$f" "$dest/"
+done
 test -s "$dest/bios-256k.bin"
+test -s "$dest/efi-e1000.rom"
 test -s "$dest/linuxboot_dma.bin"
 echo "firmware: $(ls "$dest" | tr '\n' ' ')"
