@@ -159,12 +159,12 @@ check emulator_hangs          1 20 'timed out|QMP|qemu|QEMU' "${GW[@]}" $NT "$IM
 CASE_PREFIX=()
 
 # ---- things only the guest or the run can find out ----
-# A workload that cannot run is not a usage error: the original ran it and
-# reported normally (exit 0).  But the run must say so, in one line
-# ("note: the workload exited with status N"), not stay silent.
-check guest_workload_missing  0 60 'note: the workload exited with status 127' --workload_path_on_guest /no_such_program $NT
-check guest_workload_not_exec 0 60 'note: the workload exited with status 126' --workload_path_on_guest /etc/passwd $NT
-check host_workload_not_a_program 0 60 'note: the workload exited with status 127' --workload_path_on_host "$tool_noshebang" $NT
+# A workload the guest cannot run (the shell's 126/127) fails the run with
+# one line; other non-zero statuses are the workload's own and only earn a
+# note, as the original reported them normally.
+check guest_workload_missing  1 60 'could not run the workload /no_such_program \(exit status 127: not found\)' --workload_path_on_guest /no_such_program $NT
+check guest_workload_not_exec 1 60 'could not run the workload /etc/passwd \(exit status 126: not executable\)' --workload_path_on_guest /etc/passwd $NT
+check host_workload_not_a_program 1 60 'could not run the workload .*\(exit status 12[67]' --workload_path_on_host "$tool_noshebang" $NT
 check tool_exec_format_error  1 60 'cannot start the analysis tool.*Exec format error' \
     --workload_path_on_host "$WL/simple_user_memory_intensive_workload" \
     --dont_add_communications_with_host_to_workload --analysis_tool_path "$tool_noshebang"
