@@ -859,9 +859,16 @@ static bool check_workload_status(Session *s, GError **err)
     }
     if (!serial_exit_status(s->serial, &ex)) {
         g_autoptr(GError) e = NULL;
-        if (!qmp_do(s, "cont", NULL, NULL, &e) ||
-            !serial_wait_exit(s->serial, deadline_in(3 * G_USEC_PER_SEC),
-                              &ex, &e)) {
+        if (!qmp_do(s, "cont", NULL, NULL, &e)) {
+            return true;
+        }
+        bool exited = serial_wait_exit(s->serial,
+                                       deadline_in(3 * G_USEC_PER_SEC),
+                                       &ex, &e);
+        /* Paused again, as --dont_exit_qemu_when_done promises. */
+        g_autoptr(GError) e2 = NULL;
+        qmp_do(s, "stop", NULL, NULL, &e2);
+        if (!exited) {
             return true;    /* still running after Stop tracing: its call */
         }
     }
