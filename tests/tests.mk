@@ -18,7 +18,7 @@ check-unit: deps $$(filter $(BUILD)/tests/unit/%,$$(CHECK_PROGRAMS))
 
 # Unit test of the record header: needs nothing but a C compiler.
 CHECK_PROGRAMS += $(BUILD)/tests/unit/test_record
-$(BUILD)/tests/unit/test_record: tests/unit/test_record.c include/gmbeoo/record.h
+$(BUILD)/tests/unit/test_record: tests/unit/test_record.c tests/unit/check.h include/gmbeoo/record.h
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) -Iinclude -o $@ $<
 -include tests/robustness.mk

@@ -33,7 +33,7 @@ tracer: $(LIBTRACER)
 # Unit tests of the shared modules (tests/unit/test_*.c, one per module).
 # test_guest_helper runs the real guest helper on a pty (needs it built).
 TRACER_UNIT_TESTS := test_serial test_qmp test_guestconf test_guest_helper
-$(BUILD)/tests/unit/test_%: tests/unit/test_%.c $(LIBTRACER)
+$(BUILD)/tests/unit/test_%: tests/unit/test_%.c tests/unit/check.h $(LIBTRACER)
 	@mkdir -p $(@D)
 	$(CC) $(TRACER_CFLAGS) -o $@ $< $(LIBTRACER) $(GLIB_LIBS) -lutil
 CHECK_PROGRAMS += $(addprefix $(BUILD)/tests/unit/,$(TRACER_UNIT_TESTS))

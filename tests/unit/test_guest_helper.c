@@ -25,16 +25,7 @@
 
 #include "serial.h"
 
-static int failures;
-
-#define CHECK(name, cond) do { \
-        if (cond) { \
-            printf("PASS: %s\n", name); \
-        } else { \
-            printf("FAIL: %s: %s (line %d)\n", name, #cond, __LINE__); \
-            failures++; \
-        } \
-    } while (0)
+#include "check.h"
 
 #define SEC G_USEC_PER_SEC
 
@@ -184,5 +175,5 @@ int main(int argc, char **argv)
         g_unlink(p);
     }
     g_rmdir(dir);
-    return failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

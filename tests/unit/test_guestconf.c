@@ -11,16 +11,7 @@
 
 #include "guestconf.h"
 
-static int failures;
-
-#define CHECK(name, cond) do { \
-        if (cond) { \
-            printf("PASS: %s\n", name); \
-        } else { \
-            printf("FAIL: %s: %s (line %d)\n", name, #cond, __LINE__); \
-            failures++; \
-        } \
-    } while (0)
+#include "check.h"
 
 static gboolean argv_has(GStrv argv, const char *a, const char *b)
 {
@@ -158,5 +149,5 @@ int main(void)
     g_unlink(dst);
     g_unlink(path);
     g_rmdir(dir);
-    return failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

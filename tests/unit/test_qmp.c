@@ -16,16 +16,7 @@
 
 #include "qmp.h"
 
-static int failures;
-
-#define CHECK(name, cond) do { \
-        if (cond) { \
-            printf("PASS: %s\n", name); \
-        } else { \
-            printf("FAIL: %s: %s (line %d)\n", name, #cond, __LINE__); \
-            failures++; \
-        } \
-    } while (0)
+#include "check.h"
 
 static void test_parse(void)
 {
@@ -285,5 +276,5 @@ int main(void)
     g_autofree char *s = g_build_filename(dir, "qmp.sock", NULL);
     g_unlink(s);
     g_rmdir(dir);
-    return failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

@@ -9,16 +9,7 @@
 
 #include "gmbeoo/record.h"
 
-static int failures;
-
-#define CHECK(name, cond) do { \
-        if (cond) { \
-            printf("PASS: %s\n", name); \
-        } else { \
-            printf("FAIL: %s: %s (line %d)\n", name, #cond, __LINE__); \
-            failures++; \
-        } \
-    } while (0)
+#include "check.h"
 
 static void test_layout(void)
 {
@@ -133,5 +124,5 @@ int main(void)
     test_layout();
     test_roundtrip();
     test_sampling();
-    return failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

@@ -16,16 +16,7 @@
 #include "memory_tracer/serial_protocol.h"
 #include "serial.h"
 
-static int failures;
-
-#define CHECK(name, cond) do { \
-        if (cond) { \
-            printf("PASS: %s\n", name); \
-        } else { \
-            printf("FAIL: %s: %s (line %d)\n", name, #cond, __LINE__); \
-            failures++; \
-        } \
-    } while (0)
+#include "check.h"
 
 #define NONCE "0123456789abcdef"
 
@@ -361,5 +352,5 @@ int main(void)
     test_fake_guest(TRUE, TRUE);
     test_nak();
     test_timeout_and_eof();
-    return failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }
