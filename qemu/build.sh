@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Configure (once) and build the patched QEMU, then install the two binaries
-# we use to BUILD/bin.  Incremental: ninja only recompiles what changed.
+# Configure (once) and build QEMU, then install the binaries we use.
+# Incremental: ninja only recompiles what changed.
 #
-# usage: qemu/build.sh BUILD_DIR
+# usage: qemu/build.sh BUILD_DIR [SRC OBJ BINDIR [TARGET...]]
+#   default: the patched tree BUILD/qemu/src, built in BUILD/qemu/obj,
+#   qemu-system-x86_64 and qemu-img installed to BUILD/bin.  The benchmarks
+#   build stock QEMU (the pristine tree) through the same path, so both are
+#   configured with exactly the same flags.  QEMU_BUILD_NICE=N lowers the
+#   priority of the compile.
 set -euo pipefail
 
-build=$(cd "${1:?usage: build.sh BUILD_DIR}" && pwd)
-src="$build/qemu/src"
-obj="$build/qemu/obj"
+build=$(cd "${1:?usage: build.sh BUILD_DIR [SRC OBJ BINDIR [TARGET...]]}" && pwd)
+src=${2:-$build/qemu/src}
+obj=${3:-$build/qemu/obj}
+bindir=${4:-$build/bin}
+shift $(($# < 4 ? $# : 4))
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(qemu-system-x86_64 qemu-img)
 
 # QEMU's configure wants the system Python and Debian's meson, not a pyenv
 # python3 that may come first on PATH.
@@ -38,9 +47,10 @@ configure_args=(
     --disable-werror
     --meson=/usr/bin/meson
 )
+[ -f "$src/configure" ] || { echo "qemu: $src has no configure (make qemu-source)" >&2; exit 1; }
 want="$cc ${configure_args[*]}"
 if [ ! -f "$obj/build.ninja" ] || [ "$(cat "$obj/configure.args" 2>/dev/null)" != "$want" ]; then
-    echo "qemu: configuring"
+    echo "qemu: configuring $obj"
     rm -rf "$obj"
     mkdir -p "$obj"
     (cd "$obj" && "$src/configure" --cc="$cc" "${configure_args[@]}" >configure.log 2>&1) || {
@@ -50,13 +60,14 @@ if [ ! -f "$obj/build.ninja" ] || [ "$(cat "$obj/configure.args" 2>/dev/null)" !
     echo "$want" > "$obj/configure.args"
 fi
 
-echo "qemu: building"
+echo "qemu: building ${targets[*]} in $obj"
 # Keep the log short: ninja's progress lines are dropped, errors stay.
-ninja -C "$obj" -j"$(nproc)" qemu-system-x86_64 qemu-img | { grep -v '^\[' || true; }
-mkdir -p "$build/bin"
-for b in qemu-system-x86_64 qemu-img; do
-    if ! cmp -s "$obj/$b" "$build/bin/$b"; then
-        install -m 0755 "$obj/$b" "$build/bin/$b"
+nice -n "${QEMU_BUILD_NICE:-0}" ninja -C "$obj" -j"$(nproc)" "${targets[@]}" |
+    { grep -v '^\[' || true; }
+mkdir -p "$bindir"
+for b in "${targets[@]}"; do
+    if ! cmp -s "$obj/$b" "$bindir/$b"; then
+        install -m 0755 "$obj/$b" "$bindir/$b"
     fi
 done
-echo "qemu: installed $build/bin/qemu-system-x86_64 $build/bin/qemu-img"
+echo "qemu: installed ${targets[*]} to $bindir"
