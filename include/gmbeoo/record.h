@@ -7,8 +7,9 @@
  * or a regular file).  memory_tracer, simple_analysis, gmbeoo_dump and any
  * user analysis tool read it.  The layout is exactly the original tool's, so
  * analysis tools written for it keep working: 16 bytes, little-endian, no
- * stream header, no timestamp, no CPU id.  Records come out in event order;
- * dropped events leave no marker (they are counted by QEMU instead).
+ * stream header, no timestamp.  Records come out in event order; QEMU counts
+ * dropped events and marks each gap with a drop marker (below).  Two more
+ * formats, compact8 and extended32, are described after the 16-byte one.
  *
  *   byte  bits  field
  *   ----  ----  -----------------------------------------------------------
@@ -136,6 +137,249 @@ static inline void gmbeoo_decode(GmbeooRecord *r,
     for (int i = 0; i < 8; i++) {
         r->word0 |= (uint64_t)in[i] << (8 * i);
         r->vaddr |= (uint64_t)in[8 + i] << (8 * i);
+    }
+}
+
+/*
+ * Record formats.  A stream carries records of one format only, chosen when
+ * tracing is enabled (memory_tracer --trace_record_format, QMP gmbeoo-enable
+ * 'record-format').  The names are the ones users type.
+ *
+ * gmbeoo16 (default): the 16-byte record above, byte for byte the original.
+ *   Byte 1 of word0 carries the vCPU index on guests with more than one vCPU
+ *   (zero on a one-vCPU guest, as the original had it).
+ *
+ *   byte  field
+ *   0     info byte (size_shift, sign_extend, big_endian, store, cpl)
+ *   1     vCPU index (0 on a one-vCPU guest)
+ *   2-6   zero
+ *   7     bit 7: valid (1)
+ *   8-15  guest virtual address
+ *
+ * compact8: one little-endian 64-bit word, (uint64_t)vaddr << 8 | info.
+ *
+ *   byte  field
+ *   0     info byte, exactly byte 0 of the gmbeoo16 record
+ *   1-7   bits 0-55 of the guest virtual address
+ *
+ *   Decode: vaddr = (int64_t)word >> 8 (an arithmetic shift), which restores
+ *   the canonical sign extension of a 48-bit (4-level paging) or 56-bit
+ *   address.  A 57-bit (5-level paging, LA57) address keeps bits 0-55 only:
+ *   its bit 56 is lost, so a canonical LA57 address is decoded right exactly
+ *   when bits 55 and 56 are equal.  There is no valid bit: every word in a
+ *   compact8 stream is a record.
+ *
+ * extended32: four little-endian 64-bit words.
+ *
+ *   word  bits    field
+ *   0     0-7     info byte, exactly byte 0 of the gmbeoo16 record
+ *   0     8-15    vCPU index
+ *   0     16-55   the guest's CR3 >> 12 at the time of the access (the
+ *                 address space; PCID bits 0-11 dropped)
+ *   0     56-62   zero
+ *   0     63      valid (1)
+ *   1     -       guest virtual address
+ *   2     -       guest physical address; all ones when no RAM is behind the
+ *                 access (MMIO, unmapped)
+ *   3     -       guest PC (linear address) of the instruction that made the
+ *                 access.  For accesses QEMU makes on the guest's behalf
+ *                 (interrupt and exception frame pushes, descriptor and IDT
+ *                 loads) it is the PC of the instruction being executed when
+ *                 the event was raised: the faulting instruction for an
+ *                 exception, the next instruction to run for an interrupt.
+ *
+ * Drop markers: when QEMU has to drop records (a reader stalled for a second
+ * or more) it marks the gap in the stream with one marker record in the
+ * stream's format, valid bit clear (gmbeoo16, extended32) or info byte
+ * GMBEOO_DROP_MARKER_INFO (compact8), whose address field holds the number of
+ * records dropped at that point.  A reader that decodes markers knows exactly
+ * where and how many records are missing; one that ignores them sees a record
+ * with an impossible info byte (size_shift 7).
+ */
+typedef enum GmbeooRecordFormat {
+    GMBEOO_FORMAT_GMBEOO16 = 0,
+    GMBEOO_FORMAT_COMPACT8 = 1,
+    GMBEOO_FORMAT_EXTENDED32 = 2,
+    GMBEOO_FORMAT__MAX
+} GmbeooRecordFormat;
+
+#define GMBEOO_COMPACT8_SIZE    8
+#define GMBEOO_EXTENDED32_SIZE  32
+#define GMBEOO_MAX_RECORD_SIZE  32
+
+/* Info byte of a drop marker: size_shift 7 never occurs in a real record. */
+#define GMBEOO_DROP_MARKER_INFO 0x07u
+
+/* Fields of word 0 of an extended32 record. */
+#define GMBEOO_EXT_VCPU_SHIFT   8
+#define GMBEOO_EXT_VCPU_MASK    (UINT64_C(0xff) << GMBEOO_EXT_VCPU_SHIFT)
+#define GMBEOO_EXT_CR3_SHIFT    16
+#define GMBEOO_EXT_CR3_BITS     40
+#define GMBEOO_EXT_CR3_MASK     (((UINT64_C(1) << GMBEOO_EXT_CR3_BITS) - 1) \
+                                 << GMBEOO_EXT_CR3_SHIFT)
+#define GMBEOO_NO_PADDR         UINT64_MAX
+
+/* Byte 1 of a gmbeoo16 record: the vCPU index on a multi-vCPU guest. */
+#define GMBEOO_VCPU_SHIFT       8
+#define GMBEOO_VCPU_MASK        (UINT64_C(0xff) << GMBEOO_VCPU_SHIFT)
+
+static inline const char *gmbeoo_format_name(GmbeooRecordFormat f)
+{
+    switch (f) {
+    case GMBEOO_FORMAT_GMBEOO16:
+        return "gmbeoo16";
+    case GMBEOO_FORMAT_COMPACT8:
+        return "compact8";
+    case GMBEOO_FORMAT_EXTENDED32:
+        return "extended32";
+    default:
+        return "unknown";
+    }
+}
+
+/* The format named @name, or -1. */
+static inline int gmbeoo_format_from_name(const char *name)
+{
+    static const char *const names[] = { "gmbeoo16", "compact8",
+                                         "extended32" };
+
+    for (int f = 0; f < GMBEOO_FORMAT__MAX; f++) {
+        const char *a = names[f], *b = name;
+
+        while (*a && *a == *b) {
+            a++;
+            b++;
+        }
+        if (*a == 0 && *b == 0) {
+            return f;
+        }
+    }
+    return -1;
+}
+
+/* Bytes per record of format @f (0 for an unknown format). */
+static inline unsigned gmbeoo_format_size(GmbeooRecordFormat f)
+{
+    switch (f) {
+    case GMBEOO_FORMAT_GMBEOO16:
+        return GMBEOO_RECORD_SIZE;
+    case GMBEOO_FORMAT_COMPACT8:
+        return GMBEOO_COMPACT8_SIZE;
+    case GMBEOO_FORMAT_EXTENDED32:
+        return GMBEOO_EXTENDED32_SIZE;
+    default:
+        return 0;
+    }
+}
+
+/* compact8: one word from a virtual address and an info byte, and back. */
+static inline uint64_t gmbeoo_compact8_word(uint64_t vaddr, uint8_t info)
+{
+    return vaddr << 8 | info;
+}
+
+static inline uint64_t gmbeoo_compact8_vaddr(uint64_t word)
+{
+    /* Arithmetic shift written portably: sign-extend bit 55. */
+    uint64_t v = word >> 8;
+
+    return (v & (UINT64_C(1) << 55)) ? v | UINT64_C(0xff00000000000000) : v;
+}
+
+static inline uint8_t gmbeoo_compact8_info(uint64_t word)
+{
+    return (uint8_t)word;
+}
+
+/* extended32 word 0. */
+static inline uint64_t gmbeoo_ext_word0(uint8_t info, unsigned vcpu,
+                                        uint64_t cr3)
+{
+    return (uint64_t)info |
+           ((uint64_t)(vcpu & 0xff) << GMBEOO_EXT_VCPU_SHIFT) |
+           (((cr3 >> 12) << GMBEOO_EXT_CR3_SHIFT) & GMBEOO_EXT_CR3_MASK) |
+           GMBEOO_VALID;
+}
+
+static inline unsigned gmbeoo_ext_vcpu(uint64_t word0)
+{
+    return (unsigned)((word0 & GMBEOO_EXT_VCPU_MASK) >> GMBEOO_EXT_VCPU_SHIFT);
+}
+
+/* The CR3 value (page-aligned, PCID bits zero) of an extended32 word 0. */
+static inline uint64_t gmbeoo_ext_cr3(uint64_t word0)
+{
+    return ((word0 & GMBEOO_EXT_CR3_MASK) >> GMBEOO_EXT_CR3_SHIFT) << 12;
+}
+
+/* The vCPU index in byte 1 of a gmbeoo16 word 0. */
+static inline unsigned gmbeoo_vcpu(uint64_t word0)
+{
+    return (unsigned)((word0 & GMBEOO_VCPU_MASK) >> GMBEOO_VCPU_SHIFT);
+}
+
+/*
+ * A record of any format, decoded.  Fields a format lacks are zero
+ * (paddr: GMBEOO_NO_PADDR; has_* say which are real).
+ */
+typedef struct GmbeooAccess {
+    uint64_t vaddr;
+    uint64_t paddr;
+    uint64_t pc;
+    uint64_t cr3;
+    uint8_t info;
+    uint8_t vcpu;
+    bool valid;         /* false: a drop marker; dropped = its count */
+    uint64_t dropped;
+} GmbeooAccess;
+
+static inline uint64_t gmbeoo_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++) {
+        v |= (uint64_t)p[i] << (8 * i);
+    }
+    return v;
+}
+
+/*
+ * Decode one record of format @f from @in (gmbeoo_format_size(f) bytes).
+ */
+static inline void gmbeoo_decode_any(GmbeooAccess *a, GmbeooRecordFormat f,
+                                     const uint8_t *in)
+{
+    uint64_t w0 = gmbeoo_le64(in);
+
+    a->paddr = GMBEOO_NO_PADDR;
+    a->pc = 0;
+    a->cr3 = 0;
+    a->dropped = 0;
+    switch (f) {
+    case GMBEOO_FORMAT_COMPACT8:
+        a->info = gmbeoo_compact8_info(w0);
+        a->vaddr = gmbeoo_compact8_vaddr(w0);
+        a->vcpu = 0;
+        a->valid = a->info != GMBEOO_DROP_MARKER_INFO;
+        break;
+    case GMBEOO_FORMAT_EXTENDED32:
+        a->info = (uint8_t)w0;
+        a->vcpu = (uint8_t)gmbeoo_ext_vcpu(w0);
+        a->cr3 = gmbeoo_ext_cr3(w0);
+        a->vaddr = gmbeoo_le64(in + 8);
+        a->paddr = gmbeoo_le64(in + 16);
+        a->pc = gmbeoo_le64(in + 24);
+        a->valid = gmbeoo_is_valid(w0);
+        break;
+    default:
+        a->info = (uint8_t)w0;
+        a->vcpu = (uint8_t)gmbeoo_vcpu(w0);
+        a->vaddr = gmbeoo_le64(in + 8);
+        a->valid = gmbeoo_is_valid(w0);
+        break;
+    }
+    if (!a->valid) {
+        a->dropped = a->vaddr;
     }
 }
 

@@ -119,10 +119,65 @@ static void test_sampling(void)
     CHECK("sampling: ratio is exactly 2^R for B,R in [0,8]", 1);
 }
 
+static void test_formats(void)
+{
+    uint8_t b[GMBEOO_MAX_RECORD_SIZE];
+    GmbeooAccess a;
+    uint8_t info = gmbeoo_info(3, false, false, true, 3);
+    uint64_t w;
+
+    CHECK("formats: names round-trip",
+          gmbeoo_format_from_name("gmbeoo16") == GMBEOO_FORMAT_GMBEOO16 &&
+          gmbeoo_format_from_name("compact8") == GMBEOO_FORMAT_COMPACT8 &&
+          gmbeoo_format_from_name("extended32") == GMBEOO_FORMAT_EXTENDED32 &&
+          gmbeoo_format_from_name("compact") == -1 &&
+          gmbeoo_format_from_name("compact88") == -1 &&
+          strcmp(gmbeoo_format_name(GMBEOO_FORMAT_COMPACT8), "compact8") == 0);
+    CHECK("formats: sizes 16, 8, 32",
+          gmbeoo_format_size(GMBEOO_FORMAT_GMBEOO16) == 16 &&
+          gmbeoo_format_size(GMBEOO_FORMAT_COMPACT8) == 8 &&
+          gmbeoo_format_size(GMBEOO_FORMAT_EXTENDED32) == 32);
+
+    /* compact8: kernel (negative canonical) and user addresses. */
+    w = gmbeoo_compact8_word(UINT64_C(0xffff888012345678), info);
+    for (int i = 0; i < 8; i++) {
+        b[i] = (uint8_t)(w >> (8 * i));
+    }
+    gmbeoo_decode_any(&a, GMBEOO_FORMAT_COMPACT8, b);
+    CHECK("compact8: byte 0 is the info byte", b[0] == info);
+    CHECK("compact8: kernel address decodes",
+          a.vaddr == UINT64_C(0xffff888012345678) && a.info == info &&
+          a.valid);
+    w = gmbeoo_compact8_word(UINT64_C(0x00007ffd12345678), info);
+    CHECK("compact8: user address decodes",
+          gmbeoo_compact8_vaddr(w) == UINT64_C(0x00007ffd12345678));
+
+    /* extended32. */
+    {
+        uint64_t words[4] = {
+            gmbeoo_ext_word0(info, 3, UINT64_C(0x12345678f123)),
+            UINT64_C(0x7ffd00001000), UINT64_C(0x1234000), UINT64_C(0x401000),
+        };
+        for (int k = 0; k < 4; k++) {
+            for (int i = 0; i < 8; i++) {
+                b[8 * k + i] = (uint8_t)(words[k] >> (8 * i));
+            }
+        }
+        gmbeoo_decode_any(&a, GMBEOO_FORMAT_EXTENDED32, b);
+        CHECK("extended32: fields decode",
+              a.info == info && a.vcpu == 3 &&
+              a.cr3 == UINT64_C(0x12345678f000) &&
+              a.vaddr == UINT64_C(0x7ffd00001000) &&
+              a.paddr == UINT64_C(0x1234000) && a.pc == UINT64_C(0x401000) &&
+              a.valid && b[0] == info && b[1] == 3 && (b[7] & 0x80));
+    }
+}
+
 int main(void)
 {
     test_layout();
     test_roundtrip();
     test_sampling();
+    test_formats();
     return check_failures ? 1 : 0;
 }
