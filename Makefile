@@ -20,8 +20,16 @@ DEB_PACKAGES := build-essential pkg-config ccache meson ninja-build python3 \
 CC := gcc
 CFLAGS ?= -O2 -g
 WARN := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
-GLIB_CFLAGS = $(shell pkg-config --cflags glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0)
-GLIB_LIBS = $(shell pkg-config --libs glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0)
+# The static (musl) compiler of the guest helper and the test workloads.
+MUSL_CC := musl-gcc
+
+# Flags of Debian's libraries, by what a binary uses (pkg-config runs once
+# each, when first needed: after `deps` has installed it).
+pkg_config = $(eval $(1) := $$(shell pkg-config $(2)))$($(1))
+GLIB_CFLAGS = $(call pkg_config,GLIB_CFLAGS,--cflags glib-2.0)
+GLIB_LIBS = $(call pkg_config,GLIB_LIBS,--libs glib-2.0)
+JSON_GLIB_CFLAGS = $(call pkg_config,JSON_GLIB_CFLAGS,--cflags json-glib-1.0 gio-2.0)
+JSON_GLIB_LIBS = $(call pkg_config,JSON_GLIB_LIBS,--libs json-glib-1.0 gio-2.0)
 
 .PHONY: all deps check run bench bench-quick install clean distclean
 all: deps qemu tracer tools guest
@@ -44,11 +52,12 @@ $(BUILD)/.deps-ok: Makefile
 	@mkdir -p $(BUILD) && touch $@
 
 include qemu/qemu.mk
--include tracer/tracer.mk
--include tools/tools.mk
--include guest/guest.mk
--include tests/tests.mk
--include bench/bench.mk
+include lib/lib.mk
+include tracer/tracer.mk
+include tools/tools.mk
+include guest/guest.mk
+include tests/tests.mk
+include bench/bench.mk
 
 clean:
 	rm -rf $(BUILD)/bin/memory_tracer $(BUILD)/obj $(BUILD)/tests

@@ -8,7 +8,6 @@ BENCH_WL := $(BENCH_OUT)/workloads
 BENCH_PACKAGES := gnuplot-nox time
 
 BENCH_CFLAGS := -O2 -g $(WARN) -I$(TOP)/include
-MUSL_CC := musl-gcc
 QEMU_PLUGIN_INC := $(BUILD)/qemu/src/include/qemu
 
 # Workload sizes per preset: the CLI passes no argv to a workload, so each

@@ -13,10 +13,9 @@ GUEST_WORK := $(GUEST_DIR)/work
 GUEST_HELPER := $(GUEST_WORK)/run_executables_from_serial
 GUEST_CONF := $(GUEST_DIR)/guest.conf
 MAKE_SNAPSHOT := $(OBJ)/guest/make_snapshot
-MUSL_CC := musl-gcc
 GUEST_CFLAGS := -static -Os -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude
 
-# The restore settings (written to guest.conf; see tracer/guestconf.h).
+# The restore settings (written to guest.conf; see lib/guestconf.h).
 GUEST_MEMORY_MB := 2560
 GUEST_MACHINE := pc-i440fx-7.2
 GUEST_CPU := qemu64
@@ -31,15 +30,15 @@ $(GUEST_HELPER): guest/run_executables_from_serial.c include/memory_tracer/seria
 $(GUEST_WORK)/initrd.img: guest/build-initramfs.sh guest/init.sh $(GUEST_HELPER)
 	bash guest/build-initramfs.sh $(GUEST_WORK) $(GUEST_HELPER) guest/init.sh
 
-$(MAKE_SNAPSHOT): guest/make_snapshot.c $(LIBTRACER)
+$(MAKE_SNAPSHOT): guest/make_snapshot.c $(LIBMT)
 	@mkdir -p $(@D)
-	$(CC) $(TRACER_CFLAGS) -o $@ $< $(LIBTRACER) $(GLIB_LIBS)
+	$(CC) $(LIB_CFLAGS) -o $@ $< $(LIBMT) $(LIBMT_LIBS)
 
 # The builder binary is order-only: a change to the QMP or serial code does
 # not change the snapshot.  Its own source and guestconf.c (which composes
 # the QEMU command line the snapshot must be restored with) do.
 $(GUEST_CONF): $(GUEST_WORK)/initrd.img guest/make_snapshot.c \
-		tracer/guestconf.c tracer/guestconf.h guest/guest.mk | qemu $(MAKE_SNAPSHOT)
+		lib/guestconf.c lib/guestconf.h guest/guest.mk | qemu $(MAKE_SNAPSHOT)
 	$(MAKE_SNAPSHOT) --qemu $(QEMU_BIN) --qemu-img $(QEMU_IMG) \
 		--firmware $(FIRMWARE_DIR) --kernel $(GUEST_WORK)/vmlinuz \
 		--initrd $(GUEST_WORK)/initrd.img --out-dir $(GUEST_DIR) \
@@ -59,9 +58,9 @@ $(BUILD)/tests/workloads/%: tests/workloads/%.c | deps
 	@mkdir -p $(@D)
 	$(MUSL_CC) $(GUEST_CFLAGS) -o $@ $<
 
-$(BUILD)/tests/guest/serial_smoke: tests/guest/serial_smoke.c $(LIBTRACER)
+$(BUILD)/tests/guest/serial_smoke: tests/guest/serial_smoke.c $(LIBMT)
 	@mkdir -p $(@D)
-	$(CC) $(TRACER_CFLAGS) -o $@ $< $(LIBTRACER) $(GLIB_LIBS)
+	$(CC) $(LIB_CFLAGS) -o $@ $< $(LIBMT) $(LIBMT_LIBS)
 
 CHECK_PROGRAMS += $(BUILD)/tests/guest/serial_smoke
 CHECK_DEPS += $(BUILD)/tests/workloads/hello $(GUEST_CONF)

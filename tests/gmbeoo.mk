@@ -20,9 +20,9 @@ $(BUILD)/tests/gmbeoo/gmbeoo_count: tests/guest/gmbeoo_count.c include/gmbeoo/re
 CHECK_DEPS += $(GMBEOO_WORKLOADS) $(BUILD)/tests/gmbeoo/gmbeoo_count
 
 # The QMP driver (disable/re-enable, stalled reader, plugin cross-check).
-$(BUILD)/tests/guest/gmbeoo_qmp: tests/guest/gmbeoo_qmp.c include/gmbeoo/record.h $(LIBTRACER)
+$(BUILD)/tests/guest/gmbeoo_qmp: tests/guest/gmbeoo_qmp.c include/gmbeoo/record.h $(LIBMT)
 	@mkdir -p $(@D)
-	$(CC) $(TRACER_CFLAGS) -o $@ $< $(LIBTRACER) $(GLIB_LIBS)
+	$(CC) $(LIB_CFLAGS) -o $@ $< $(LIBMT) $(LIBMT_LIBS)
 CHECK_PROGRAMS += $(BUILD)/tests/guest/gmbeoo_qmp
 
 # QEMU's own memory-counting plugin, from the unpacked QEMU source (if any).

@@ -44,22 +44,22 @@ FUZZ_SECONDS ?= 60
 FUZZERS := serial_frame serial_channel qmp_message qmp_client
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZERS))
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined $(WARN) -Iinclude -Itracer $(GLIB_CFLAGS)
+	-fno-sanitize-recover=undefined $(WARN) -Iinclude -Ilib $(LIBMT_CFLAGS)
 
 $(FUZZ_BUILD)/fuzz_serial_frame: tests/fuzz/fuzz_serial_frame.c \
 		include/memory_tracer/serial_protocol.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $<
-$(FUZZ_BUILD)/fuzz_serial_channel: tests/fuzz/fuzz_serial_channel.c tracer/serial.c \
-		tracer/serial.h include/memory_tracer/serial_protocol.h
+$(FUZZ_BUILD)/fuzz_serial_channel: tests/fuzz/fuzz_serial_channel.c lib/serial.c \
+		lib/serial.h include/memory_tracer/serial_protocol.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< tracer/serial.c $(GLIB_LIBS)
-$(FUZZ_BUILD)/fuzz_qmp_message: tests/fuzz/fuzz_qmp_message.c tracer/qmp.c tracer/qmp.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< lib/serial.c $(LIBMT_LIBS)
+$(FUZZ_BUILD)/fuzz_qmp_message: tests/fuzz/fuzz_qmp_message.c lib/qmp.c lib/qmp.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< tracer/qmp.c $(GLIB_LIBS)
-$(FUZZ_BUILD)/fuzz_qmp_client: tests/fuzz/fuzz_qmp_client.c tracer/qmp.c tracer/qmp.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< lib/qmp.c $(LIBMT_LIBS)
+$(FUZZ_BUILD)/fuzz_qmp_client: tests/fuzz/fuzz_qmp_client.c lib/qmp.c lib/qmp.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread -o $@ $< tracer/qmp.c $(GLIB_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread -o $@ $< lib/qmp.c $(LIBMT_LIBS)
 
 .PHONY: fuzz fuzz-deps fuzz-build
 fuzz-deps:

@@ -21,5 +21,5 @@ CHECK_PROGRAMS += $(BUILD)/tests/unit/test_record
 $(BUILD)/tests/unit/test_record: tests/unit/test_record.c tests/unit/check.h include/gmbeoo/record.h
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) -Iinclude -o $@ $<
--include tests/robustness.mk
--include tests/gmbeoo.mk
+include tests/robustness.mk
+include tests/gmbeoo.mk

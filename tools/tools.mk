@@ -4,7 +4,7 @@
 # end-to-end tests run, and the tracer tests' prerequisites.
 
 TOOLS := $(BIN)/simple_analysis $(BIN)/gmbeoo_dump
-TOOL_CFLAGS = $(CFLAGS) $(WARN) -Iinclude $(GLIB_CFLAGS)
+TOOL_CFLAGS = $(CFLAGS) $(WARN) -Iinclude
 
 $(BIN)/simple_analysis: tools/simple_analysis.c include/gmbeoo/record.h | deps
 	@mkdir -p $(@D)
@@ -12,7 +12,7 @@ $(BIN)/simple_analysis: tools/simple_analysis.c include/gmbeoo/record.h | deps
 
 $(BIN)/gmbeoo_dump: tools/gmbeoo_dump.c include/gmbeoo/record.h | deps
 	@mkdir -p $(@D)
-	$(CC) $(TOOL_CFLAGS) -o $@ $< $(GLIB_LIBS)
+	$(CC) $(TOOL_CFLAGS) $(GLIB_CFLAGS) -o $@ $< $(GLIB_LIBS)
 
 # Toy workloads (ORIGINAL_BEHAVIOUR §10).  The .c ones are built by the
 # static musl pattern rule of guest/guest.mk; scripts are copied.

@@ -1,55 +1,27 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# tracer/: the memory_tracer CLI and the modules it shares.
-#
-# Two parts, two owners -- keep this file simple:
-#  * TRACER_COMMON_SRCS: modules shared by the CLI, the tests and the guest
-#    image builder (QMP client, serial channel, guest.conf).  They are
-#    archived into $(LIBTRACER) = build/obj/libtracer.a; link it with
-#    $(GLIB_LIBS).
-#  * The memory_tracer binary: its rule goes at the end of this file (CLI).
-#    $(OBJ)/tracer/%.o builds any tracer/*.c with TRACER_CFLAGS.
+# tracer/: the memory_tracer CLI (build/bin/memory_tracer) and its man page.
+# The modules it shares with the guest image builder and the tests are in
+# lib/ (lib/lib.mk).
 
-OBJ := $(BUILD)/obj
-TRACER_CFLAGS = $(CFLAGS) $(WARN) -Iinclude -Itracer $(GLIB_CFLAGS) -MMD -MP
-
-TRACER_COMMON_SRCS := tracer/qmp.c tracer/serial.c tracer/guestconf.c
-TRACER_COMMON_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(TRACER_COMMON_SRCS))
-LIBTRACER := $(OBJ)/libtracer.a
+TRACER_CFLAGS = $(CFLAGS) $(WARN) -Iinclude -Ilib -Itracer $(LIBMT_CFLAGS) -MMD -MP
 
 $(OBJ)/tracer/%.o: tracer/%.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(TRACER_CFLAGS) -c $< -o $@
 
-$(LIBTRACER): $(TRACER_COMMON_OBJS)
-	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
-
--include $(TRACER_COMMON_OBJS:.o=.d)
-
 .PHONY: tracer
-tracer: $(LIBTRACER)
-
-# Unit tests of the shared modules (tests/unit/test_*.c, one per module).
-# test_guest_helper runs the real guest helper on a pty (needs it built).
-TRACER_UNIT_TESTS := test_serial test_qmp test_guestconf test_guest_helper
-$(BUILD)/tests/unit/test_%: tests/unit/test_%.c tests/unit/check.h $(LIBTRACER)
-	@mkdir -p $(@D)
-	$(CC) $(TRACER_CFLAGS) -o $@ $< $(LIBTRACER) $(GLIB_LIBS) -lutil
-CHECK_PROGRAMS += $(addprefix $(BUILD)/tests/unit/,$(TRACER_UNIT_TESTS))
-
-# ---- memory_tracer CLI (below) ----
-# Owner: the CLI engineer.  build/bin/memory_tracer and its man page.
+tracer: $(LIBMT)
 
 MEMORY_TRACER := $(BIN)/memory_tracer
 CLI_SRCS := tracer/main.c tracer/options.c tracer/session.c tracer/native.c \
-	tracer/workload.c tracer/analysis.c tracer/child.c tracer/runtime.c \
+	tracer/workload.c tracer/analysis.c tracer/runtime.c \
 	tracer/report.c tracer/monitor.c
 CLI_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRCS))
 
-$(MEMORY_TRACER): $(CLI_OBJS) $(LIBTRACER)
+$(MEMORY_TRACER): $(CLI_OBJS) $(LIBMT)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(LIBTRACER) $(GLIB_LIBS) -lm
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(LIBMT) $(LIBMT_LIBS) -lm
 
 -include $(CLI_OBJS:.o=.d)
 
@@ -90,4 +62,3 @@ $(BUILD)/tests/unit/test_workload_script: tests/unit/test_workload_script.c \
 		$(OBJ)/tracer/workload.o
 	@mkdir -p $(@D)
 	$(CC) $(TRACER_CFLAGS) -o $@ $< $(OBJ)/tracer/workload.o $(GLIB_LIBS)
-CHECK_PROGRAMS += $(BUILD)/tests/unit/test_workload_script

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * libFuzzer harness: tracer/qmp.c's receive path end to end -- a fake
+ * libFuzzer harness: lib/qmp.c's receive path end to end -- a fake
  * QEMU on a unix socket sends the input (greeting, replies, events, split
  * lines, junk) and closes; the client connects, negotiates, runs a
  * command, waits for an event and runs an HMP command, as the session

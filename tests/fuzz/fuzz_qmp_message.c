@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer harness: QMP reply handling, qmp_message_parse() in
- * tracer/qmp.c (one JSON object from QEMU: greeting, return, error, event).
+ * lib/qmp.c (one JSON object from QEMU: greeting, return, error, event).
  */
 #include <assert.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * libFuzzer harness: tracer/serial.c's receive path -- bytes from the guest
+ * libFuzzer harness: lib/serial.c's receive path -- bytes from the guest
  * (workload output mixed with 0x1E frames, split at arbitrary points) fed
  * through serial_channel_feed(), then the calls the session makes on them.
  * The first input byte chooses the chunk size.

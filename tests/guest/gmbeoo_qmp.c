@@ -2,7 +2,7 @@
 /*
  * GMBEOO driven over QMP directly (no memory_tracer CLI): restores a copy of
  * the embedded guest, runs workloads through the serial channel
- * (tracer/serial.c) and controls GMBEOO with the QMP commands of
+ * (lib/serial.c) and controls GMBEOO with the QMP commands of
  * qapi/gmbeoo.json, reading the trace FIFO in a thread of its own.
  *
  *  disable_reenable      enable -> traced run -> gmbeoo-disable (a run while

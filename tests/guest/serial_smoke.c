@@ -2,7 +2,7 @@
 /*
  * End-to-end smoke test of the embedded guest and the serial channel,
  * without the memory_tracer CLI: restore build/guest/guest.qcow2 (a copy),
- * upload workloads with tracer/serial.c, run them, check their output and
+ * upload workloads with lib/serial.c, run them, check their output and
  * exit status, and that a corrupted upload is rejected.  Prints timings
  * (restore-to-ready, upload rate, whole run).
  *

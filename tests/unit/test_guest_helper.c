@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The real guest helper (run_executables_from_serial, static musl build)
- * driven by tracer/serial.c over a pty on the host, without QEMU: garbage
+ * driven by lib/serial.c over a pty on the host, without QEMU: garbage
  * before the sync, raw mode (no echo, no CR/LF mangling, 8-bit clean),
  * busybox `read -n1` released by one '\n', a corrupted CRC rejected and the
  * helper ready again afterwards, a re-sync in place of a file header, and

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Unit tests of tracer/guestconf.c: save/load round trip with relative
+ * Unit tests of lib/guestconf.c: save/load round trip with relative
  * paths, rejected keys and values, and the composed QEMU command line.
  */
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Unit tests of tracer/qmp.c: message classification, and a client session
+ * Unit tests of lib/qmp.c: message classification, and a client session
  * against a fake QEMU on a unix socket (greeting, capabilities, replies
  * matched by id, events queued while a command waits, errors, deadlines,
  * a peer that goes away).

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests of the serial protocol (include/memory_tracer/serial_protocol.h)
- * and of the host channel (tracer/serial.c), the latter against a fake
+ * and of the host channel (lib/serial.c), the latter against a fake
  * guest on a socketpair: framing round trips, CRC, NAK on a corrupted CRC,
  * truncated and malformed frames, garbage before sync, the exit trailer
  * split across reads and mid-line, deadlines and EOF.

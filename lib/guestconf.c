@@ -193,7 +193,7 @@ gboolean guest_conf_save(const GuestConf *c, const char *path, GError **err)
     g_autofree char *abs = g_canonicalize_filename(path, NULL);
     g_autofree char *dir = g_path_get_dirname(abs);
     g_autoptr(GString) s = g_string_new(
-        "# memory_tracer guest configuration (see tracer/guestconf.h).\n"
+        "# memory_tracer guest configuration (see lib/guestconf.h).\n"
         "# Restoring the snapshot needs exactly these QEMU settings.\n"
         "format=1\n");
     g_string_append_printf(s, "image=%s\n", relative_to(dir, c->image));
