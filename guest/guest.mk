@@ -23,9 +23,10 @@ GUEST_CPU := qemu64
 GUEST_CHANNEL := virtconsole
 GUEST_APPEND := console=ttyS1,115200 quiet nokaslr mitigations=off tsc=reliable nowatchdog panic=-1
 
-$(GUEST_HELPER): guest/run_executables_from_serial.c include/memory_tracer/serial_protocol.h | deps
+$(GUEST_HELPER): guest/run_executables_from_serial.c lib/serial_protocol.c \
+		include/memory_tracer/serial_protocol.h | deps
 	@mkdir -p $(@D)
-	$(MUSL_CC) $(GUEST_CFLAGS) -o $@ $<
+	$(MUSL_CC) $(GUEST_CFLAGS) -o $@ $< lib/serial_protocol.c
 
 $(GUEST_WORK)/initrd.img: guest/build-initramfs.sh guest/init.sh $(GUEST_HELPER)
 	bash guest/build-initramfs.sh $(GUEST_WORK) $(GUEST_HELPER) guest/init.sh

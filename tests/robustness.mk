@@ -46,14 +46,14 @@ FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZERS))
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined $(WARN) -Iinclude -Ilib $(LIBMT_CFLAGS)
 
-$(FUZZ_BUILD)/fuzz_serial_frame: tests/fuzz/fuzz_serial_frame.c \
+$(FUZZ_BUILD)/fuzz_serial_frame: tests/fuzz/fuzz_serial_frame.c lib/serial_protocol.c \
 		include/memory_tracer/serial_protocol.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< lib/serial_protocol.c
 $(FUZZ_BUILD)/fuzz_serial_channel: tests/fuzz/fuzz_serial_channel.c lib/serial.c \
-		lib/serial.h include/memory_tracer/serial_protocol.h
+		lib/serial_protocol.c lib/serial.h include/memory_tracer/serial_protocol.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< lib/serial.c $(LIBMT_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< lib/serial.c lib/serial_protocol.c $(LIBMT_LIBS)
 $(FUZZ_BUILD)/fuzz_qmp_message: tests/fuzz/fuzz_qmp_message.c lib/qmp.c lib/qmp.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< lib/qmp.c $(LIBMT_LIBS)
