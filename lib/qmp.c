@@ -12,8 +12,9 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
+
+#include "unix_socket.h"
 
 G_DEFINE_QUARK(memory-tracer-qmp-error-quark, qmp_error)
 
@@ -233,55 +234,40 @@ static gboolean send_all(QmpClient *c, const char *data, gsize len,
     return TRUE;
 }
 
-static int connect_unix(const char *path, GError **err, gboolean *retry)
+/* Connect to QEMU's QMP socket at @path, waiting for it to appear. */
+static int connect_socket(const char *path, gint64 deadline, GError **err)
 {
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
-    *retry = FALSE;
-    if (strlen(path) >= sizeof(addr.sun_path)) {
+    int fd, e;
+    switch (unix_socket_connect(path, deadline, &fd, &e)) {
+    case UNIX_CONNECT_OK:
+        return fd;
+    case UNIX_CONNECT_TOO_LONG:
         g_set_error(err, QMP_ERROR, QMP_ERROR_IO,
                     "socket path too long: %s", path);
-        return -1;
-    }
-    strcpy(addr.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
+        break;
+    case UNIX_CONNECT_SOCKET:
         g_set_error(err, QMP_ERROR, QMP_ERROR_IO, "socket: %s",
-                    g_strerror(errno));
-        return -1;
+                    g_strerror(e));
+        break;
+    case UNIX_CONNECT_FAILED:
+        g_set_error(err, QMP_ERROR, QMP_ERROR_IO, "connect to %s: %s", path,
+                    g_strerror(e));
+        break;
+    case UNIX_CONNECT_TIMED_OUT:
+        g_set_error(err, QMP_ERROR, QMP_ERROR_TIMEOUT,
+                    "timed out waiting for QEMU's QMP socket %s to "
+                    "accept a connection (last error: connect to %s: %s)",
+                    path, path, g_strerror(e));
+        break;
     }
-    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
-        return fd;
-    }
-    int e = errno;
-    close(fd);
-    *retry = e == ENOENT || e == ECONNREFUSED || e == EAGAIN;
-    g_set_error(err, QMP_ERROR, QMP_ERROR_IO, "connect to %s: %s", path,
-                g_strerror(e));
     return -1;
 }
 
 QmpClient *qmp_connect(const char *path, gint64 deadline, GError **err)
 {
-    int fd;
-    for (;;) {
-        g_autoptr(GError) cerr = NULL;
-        gboolean retry;
-        fd = connect_unix(path, &cerr, &retry);
-        if (fd >= 0) {
-            break;
-        }
-        if (!retry) {
-            g_propagate_error(err, g_steal_pointer(&cerr));
-            return NULL;
-        }
-        if (g_get_monotonic_time() >= deadline) {
-            g_set_error(err, QMP_ERROR, QMP_ERROR_TIMEOUT,
-                        "timed out waiting for QEMU's QMP socket %s to "
-                        "accept a connection (last error: %s)", path,
-                        cerr->message);
-            return NULL;
-        }
-        g_usleep(20 * 1000);
+    int fd = connect_socket(path, deadline, err);
+    if (fd < 0) {
+        return NULL;
     }
 
     QmpClient *c = g_new0(QmpClient, 1);

@@ -16,10 +16,10 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "memory_tracer/serial_protocol.h"
+#include "unix_socket.h"
 
 G_DEFINE_QUARK(memory-tracer-serial-error-quark, serial_error)
 
@@ -88,40 +88,31 @@ void serial_channel_free(SerialChannel *ch)
 
 int serial_connect_unix(const char *path, gint64 deadline, GError **err)
 {
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(addr.sun_path)) {
+    int fd, e;
+    switch (unix_socket_connect(path, deadline, &fd, &e)) {
+    case UNIX_CONNECT_OK:
+        return fd;
+    case UNIX_CONNECT_TOO_LONG:
         g_set_error(err, SERIAL_ERROR, SERIAL_ERROR_IO,
                     "socket path too long: %s", path);
-        return -1;
+        break;
+    case UNIX_CONNECT_SOCKET:
+        g_set_error(err, SERIAL_ERROR, SERIAL_ERROR_IO, "socket: %s",
+                    g_strerror(e));
+        break;
+    case UNIX_CONNECT_FAILED:
+        g_set_error(err, SERIAL_ERROR, SERIAL_ERROR_IO,
+                    "connect to the guest serial socket %s: %s", path,
+                    g_strerror(e));
+        break;
+    case UNIX_CONNECT_TIMED_OUT:
+        g_set_error(err, SERIAL_ERROR, SERIAL_ERROR_TIMEOUT,
+                    "timed out waiting for QEMU's serial socket %s to "
+                    "accept a connection (last error: %s)", path,
+                    g_strerror(e));
+        break;
     }
-    strcpy(addr.sun_path, path);
-    for (;;) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            g_set_error(err, SERIAL_ERROR, SERIAL_ERROR_IO, "socket: %s",
-                        g_strerror(errno));
-            return -1;
-        }
-        if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
-            return fd;
-        }
-        int e = errno;
-        close(fd);
-        if (e != ENOENT && e != ECONNREFUSED && e != EAGAIN) {
-            g_set_error(err, SERIAL_ERROR, SERIAL_ERROR_IO,
-                        "connect to the guest serial socket %s: %s", path,
-                        g_strerror(e));
-            return -1;
-        }
-        if (g_get_monotonic_time() >= deadline) {
-            g_set_error(err, SERIAL_ERROR, SERIAL_ERROR_TIMEOUT,
-                        "timed out waiting for QEMU's serial socket %s to "
-                        "accept a connection (last error: %s)", path,
-                        g_strerror(e));
-            return -1;
-        }
-        g_usleep(20 * 1000);
-    }
+    return -1;
 }
 
 /* ---- receiving ---- */

@@ -50,16 +50,19 @@ $(FUZZ_BUILD)/fuzz_serial_frame: tests/fuzz/fuzz_serial_frame.c lib/serial_proto
 		include/memory_tracer/serial_protocol.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< lib/serial_protocol.c
-$(FUZZ_BUILD)/fuzz_serial_channel: tests/fuzz/fuzz_serial_channel.c lib/serial.c \
-		lib/serial_protocol.c lib/serial.h include/memory_tracer/serial_protocol.h
+# The library sources each harness compiles with it (instrumented).
+FUZZ_SERIAL_SRCS := lib/serial.c lib/serial_protocol.c lib/unix_socket.c
+FUZZ_QMP_SRCS := lib/qmp.c lib/unix_socket.c
+$(FUZZ_BUILD)/fuzz_serial_channel: tests/fuzz/fuzz_serial_channel.c $(FUZZ_SERIAL_SRCS) \
+		lib/serial.h include/memory_tracer/serial_protocol.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< lib/serial.c lib/serial_protocol.c $(LIBMT_LIBS)
-$(FUZZ_BUILD)/fuzz_qmp_message: tests/fuzz/fuzz_qmp_message.c lib/qmp.c lib/qmp.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SERIAL_SRCS) $(LIBMT_LIBS)
+$(FUZZ_BUILD)/fuzz_qmp_message: tests/fuzz/fuzz_qmp_message.c $(FUZZ_QMP_SRCS) lib/qmp.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< lib/qmp.c $(LIBMT_LIBS)
-$(FUZZ_BUILD)/fuzz_qmp_client: tests/fuzz/fuzz_qmp_client.c lib/qmp.c lib/qmp.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_QMP_SRCS) $(LIBMT_LIBS)
+$(FUZZ_BUILD)/fuzz_qmp_client: tests/fuzz/fuzz_qmp_client.c $(FUZZ_QMP_SRCS) lib/qmp.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread -o $@ $< lib/qmp.c $(LIBMT_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread -o $@ $< $(FUZZ_QMP_SRCS) $(LIBMT_LIBS)
 
 .PHONY: fuzz fuzz-deps fuzz-build
 fuzz-deps:
