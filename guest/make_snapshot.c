@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +26,7 @@
 #include <glib/gstdio.h>
 
 #include "guestconf.h"
+#include "msg.h"
 #include "qmp.h"
 
 /* The helper's "Opened /dev/ttyS0." or "Opened /dev/hvc0." */
@@ -70,23 +70,17 @@ static void remove_rundir(void)
         g_dir_close(d);
     }
     g_rmdir(rundir);
+    g_clear_pointer(&rundir, g_free);
 }
 
-static void die(const char *fmt, ...) G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN;
-static void die(const char *fmt, ...)
+/* On every exit (error_msg_and_die() included): no QEMU, no run dir. */
+static void clean_up(void)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("make_snapshot: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
     if (qemu_pid > 0) {
         kill(qemu_pid, SIGKILL);
         waitpid(qemu_pid, NULL, 0);
     }
     remove_rundir();
-    exit(1);
 }
 
 static void run_sync(char **argv)
@@ -96,10 +90,10 @@ static void run_sync(char **argv)
     g_autofree char *out = NULL, *errout = NULL;
     if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
                       &errout, &status, &err)) {
-        die("cannot run %s: %s", argv[0], err->message);
+        error_msg_and_die("cannot run %s: %s", argv[0], err->message);
     }
     if (!g_spawn_check_wait_status(status, &err)) {
-        die("%s failed (%s): %s", argv[0], err->message, errout);
+        error_msg_and_die("%s failed (%s): %s", argv[0], err->message, errout);
     }
 }
 
@@ -108,7 +102,7 @@ static void copy_file(const char *src, const char *dest)
     g_autoptr(GError) err = NULL;
     g_unlink(dest);
     if (!guest_image_copy(src, dest, &err)) {
-        die("%s", err->message);
+        error_msg_and_die("%s", err->message);
     }
     chmod(dest, 0644);
 }
@@ -121,21 +115,23 @@ static void check_alive(const char *qemu_log)
         g_autofree char *log = NULL;
         g_file_get_contents(qemu_log, &log, NULL, NULL);
         qemu_pid = 0;
-        die("QEMU exited during the guest boot (status %d): %s", st,
+        error_msg_and_die("QEMU exited during the guest boot (status %d): %s", st,
             log ? log : "");
     }
 }
 
 int main(int argc, char **argv)
 {
+    msg_set_program("make_snapshot");
+    atexit(clean_up);
     g_autoptr(GError) err = NULL;
     g_autoptr(GOptionContext) ctx = g_option_context_new("- build the guest snapshot");
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-        die("%s", err->message);
+        error_msg_and_die("%s", err->message);
     }
     if (!opt_qemu || !opt_qemu_img || !opt_kernel || !opt_initrd || !opt_out) {
-        die("--qemu, --qemu-img, --kernel, --initrd and --out-dir are required");
+        error_msg_and_die("--qemu, --qemu-img, --kernel, --initrd and --out-dir are required");
     }
     gint64 t0 = g_get_monotonic_time();
     gint64 deadline = t0 + (gint64)opt_timeout * G_USEC_PER_SEC;
@@ -144,7 +140,7 @@ int main(int argc, char **argv)
     g_mkdir_with_parents(out, 0755);
     rundir = g_dir_make_tmp("mt-snapshot.XXXXXX", &err);
     if (!rundir) {
-        die("%s", err->message);
+        error_msg_and_die("%s", err->message);
     }
     g_autofree char *qmp_path = g_build_filename(rundir, "qmp.sock", NULL);
     g_autofree char *ser_path = g_build_filename(rundir, "serial.sock", NULL);
@@ -185,7 +181,7 @@ int main(int argc, char **argv)
     if (opt_channel) {
         if (strcmp(opt_channel, "ttyS0") != 0 &&
             strcmp(opt_channel, "virtconsole") != 0) {
-            die("--channel must be ttyS0 or virtconsole");
+            error_msg_and_die("--channel must be ttyS0 or virtconsole");
         }
         g_free(conf->channel);
         conf->channel = g_strdup(opt_channel);
@@ -208,19 +204,19 @@ int main(int argc, char **argv)
 
     int logfd = open(qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (logfd < 0) {
-        die("cannot create %s: %s", qemu_log, g_strerror(errno));
+        error_msg_and_die("cannot create %s: %s", qemu_log, g_strerror(errno));
     }
     if (!g_spawn_async_with_fds(NULL, qargv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
                                 NULL, NULL, &qemu_pid, -1, logfd, logfd,
                                 &err)) {
-        die("cannot start QEMU: %s", err->message);
+        error_msg_and_die("cannot start QEMU: %s", err->message);
     }
     close(logfd);
 
     g_autoptr(QmpClient) qmp = qmp_connect(qmp_path, deadline, &err);
     if (!qmp) {
         check_alive(qemu_log);
-        die("%s", err->message);
+        error_msg_and_die("%s", err->message);
     }
 
     /* The helper prints READY_TEXT on the console right before it blocks
@@ -233,7 +229,7 @@ int main(int argc, char **argv)
         }
         check_alive(qemu_log);
         if (g_get_monotonic_time() >= deadline) {
-            die("timed out after %d s waiting for \"%s\" on the guest "
+            error_msg_and_die("timed out after %d s waiting for \"%s\" on the guest "
                 "console; console so far:\n%s", opt_timeout, READY_TEXT,
                 con ? con : "(empty)");
         }
@@ -245,16 +241,16 @@ int main(int argc, char **argv)
 
     JsonNode *r = qmp_execute(qmp, "stop", NULL, deadline, &err);
     if (!r) {
-        die("%s", err->message);
+        error_msg_and_die("%s", err->message);
     }
     json_node_unref(r);
     g_autofree char *hmp_out = NULL;
     if (!qmp_hmp(qmp, "savevm ready_for_memory_tracer", deadline, &hmp_out,
                  &err)) {
-        die("savevm: %s", err->message);
+        error_msg_and_die("savevm: %s", err->message);
     }
     if (hmp_out[0] != '\0') {
-        die("savevm failed: %s", hmp_out);
+        error_msg_and_die("savevm failed: %s", hmp_out);
     }
     r = qmp_execute(qmp, "quit", NULL, deadline, &err);
     if (r) {
@@ -269,7 +265,7 @@ int main(int argc, char **argv)
             break;
         }
         if (g_get_monotonic_time() >= deadline) {
-            die("timed out waiting for QEMU to quit after savevm");
+            error_msg_and_die("timed out waiting for QEMU to quit after savevm");
         }
         g_usleep(20 * 1000);
     }
@@ -284,7 +280,7 @@ int main(int argc, char **argv)
         g_unlink(tmp);
         copy_file(srcs[i], tmp);
         if (g_rename(tmp, dest) < 0) {
-            die("cannot rename %s: %s", tmp, g_strerror(errno));
+            error_msg_and_die("cannot rename %s: %s", tmp, g_strerror(errno));
         }
         g_unlink(srcs[i]);
     }
@@ -296,7 +292,7 @@ int main(int argc, char **argv)
     g_free(conf->initrd);
     conf->initrd = g_build_filename(out, "initrd.img", NULL);
     if (!guest_conf_save(conf, conf_path, &err)) {
-        die("%s", err->message);
+        error_msg_and_die("%s", err->message);
     }
     g_autofree char *con = NULL;
     g_file_get_contents(con_path, &con, NULL, NULL);

@@ -10,7 +10,7 @@ LIB_CFLAGS = $(CFLAGS) $(WARN) -Iinclude -Ilib $(LIBMT_CFLAGS) -MMD -MP
 LIBMT_CFLAGS = $(JSON_GLIB_CFLAGS)
 LIBMT_LIBS = $(JSON_GLIB_LIBS)
 
-LIB_SRCS := lib/qmp.c lib/serial.c lib/serial_protocol.c lib/unix_socket.c \
+LIB_SRCS := lib/msg.c lib/qmp.c lib/serial.c lib/serial_protocol.c lib/unix_socket.c \
 	lib/guestconf.c lib/child.c
 LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRCS))
 LIBMT := $(OBJ)/libmemory_tracer.a

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "gmbeoo/record.h"
+#include "msg.h"
 
 #define READ_BLOCK (1 << 20)
 
@@ -104,22 +105,21 @@ static void print_summary(const Summary *s, gsize trailing)
 
 int main(int argc, char **argv)
 {
+    msg_set_program("gmbeoo_dump");
     g_autoptr(GOptionContext) ctx = g_option_context_new("[FILE]");
     g_option_context_set_summary(ctx, "Decode a GMBEOO trace record stream "
                                  "(16-byte records) from FILE or stdin.");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_autoptr(GError) err = NULL;
     if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc > 2) {
-        fprintf(stderr, "gmbeoo_dump: %s\n",
-                err ? err->message : "at most one FILE");
+        error_msg("%s", err ? err->message : "at most one FILE");
         return 2;
     }
     int fd = STDIN_FILENO;
     if (argc == 2 && strcmp(argv[1], "-") != 0) {
         fd = open(argv[1], O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            fprintf(stderr, "gmbeoo_dump: cannot open %s: %s\n", argv[1],
-                    g_strerror(errno));
+            perror_msg("cannot open %s", argv[1]);
             return 1;
         }
     }
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
             continue;
         }
         if (n < 0) {
-            fprintf(stderr, "gmbeoo_dump: read: %s\n", g_strerror(errno));
+            perror_msg("read");
             return 1;
         }
         more = n > 0;
@@ -169,8 +169,8 @@ int main(int argc, char **argv)
         print_summary(&summary, (opt_limit >= 0 && done >= (guint64)opt_limit)
                                     ? 0 : have);
     } else if (have && more == FALSE) {
-        fprintf(stderr, "gmbeoo_dump: %" G_GSIZE_FORMAT " trailing bytes "
-                "(an incomplete record) ignored\n", have);
+        error_msg("%" G_GSIZE_FORMAT " trailing bytes (an incomplete record) "
+                  "ignored", have);
     }
     return fflush(stdout) == 0 ? 0 : 1;
 }

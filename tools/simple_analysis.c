@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "gmbeoo/record.h"
+#include "msg.h"
 
 #define OUR_ARR_LEN 10000
 #define READ_BLOCK (1 << 20)            /* bytes per read() */
@@ -143,8 +144,7 @@ static void drain(int *fifo)
             if (n == 0) {
                 failed_reads_at_eof++;
             } else {
-                fprintf(stderr, "simple_analysis: read: %s\n",
-                        strerror(errno));
+                perror_msg("read");
             }
             close(*fifo);
             *fifo = -1;
@@ -154,6 +154,7 @@ static void drain(int *fifo)
 
 int main(int argc, char **argv)
 {
+    msg_set_program("simple_analysis");
     if (argc < 2) {
         fprintf(stderr, "usage: simple_analysis FIFO [OUR_BUF_ADDR ...]\n");
         return 2;
@@ -171,7 +172,7 @@ int main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &sigs, NULL);
     int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
     if (sfd < 0) {
-        perror("simple_analysis: signalfd");
+        perror_msg("signalfd");
         return 1;
     }
 
@@ -180,8 +181,7 @@ int main(int argc, char **argv)
 
     int fifo = open(argv[1], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fifo < 0) {
-        fprintf(stderr, "simple_analysis: cannot open %s: %s\n", argv[1],
-                strerror(errno));
+        perror_msg("cannot open %s", argv[1]);
         return 1;
     }
     for (;;) {

@@ -4,15 +4,16 @@
 # end-to-end tests run, and the tracer tests' prerequisites.
 
 TOOLS := $(BIN)/simple_analysis $(BIN)/gmbeoo_dump
-TOOL_CFLAGS = $(CFLAGS) $(WARN) -Iinclude
+TOOL_CFLAGS = $(CFLAGS) $(WARN) -Iinclude -Ilib
 
-$(BIN)/simple_analysis: tools/simple_analysis.c include/gmbeoo/record.h | deps
+# Each links the library's objects it uses (lib/msg.c) and no more.
+$(BIN)/simple_analysis: tools/simple_analysis.c include/gmbeoo/record.h $(LIBMT)
 	@mkdir -p $(@D)
-	$(CC) $(TOOL_CFLAGS) -o $@ $<
+	$(CC) $(TOOL_CFLAGS) -o $@ $< $(LIBMT)
 
-$(BIN)/gmbeoo_dump: tools/gmbeoo_dump.c include/gmbeoo/record.h | deps
+$(BIN)/gmbeoo_dump: tools/gmbeoo_dump.c include/gmbeoo/record.h $(LIBMT)
 	@mkdir -p $(@D)
-	$(CC) $(TOOL_CFLAGS) $(GLIB_CFLAGS) -o $@ $< $(GLIB_LIBS)
+	$(CC) $(TOOL_CFLAGS) $(GLIB_CFLAGS) -o $@ $< $(LIBMT) $(GLIB_LIBS)
 
 # Toy workloads (ORIGINAL_BEHAVIOUR §10).  The .c ones are built by the
 # static musl pattern rule of guest/guest.mk; scripts are copied.

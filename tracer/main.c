@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 
+#include "msg.h"
 #include "options.h"
 #include "runtime.h"
 #include "session.h"
@@ -14,8 +15,9 @@ int main(int argc, char **argv)
 {
     Options o;
     OptionsError e;
+    msg_set_program("memory_tracer");
     if (!options_parse(&o, argc, argv, &e)) {
-        fprintf(stderr, "memory_tracer: error: %s (see --help)\n", e.message);
+        error_msg("error: %s (see --help)", e.message);
         int code = e.exit_code;
         options_error_clear(&e);
         options_clear(&o);
@@ -33,12 +35,13 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!options_validate(&o, &e)) {
-        fprintf(stderr, "memory_tracer: %s\n", e.message);
+        error_msg("%s", e.message);
         int code = e.exit_code;
         options_error_clear(&e);
         options_clear(&o);
         return code;
     }
+    msg_set_debug(o.verbose);
     runtime_signals_install();
     int status = o.mode == TRACE_NATIVE ? native_run(&o) : session_run(&o);
     options_clear(&o);

@@ -7,14 +7,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "msg.h"
 #include "runtime.h"
 
 bool monitor_interact(QmpClient *qmp, Child *qemu, GError **err)
 {
     bool tty = isatty(STDIN_FILENO);
-    fprintf(stderr, "memory_tracer: QEMU is still running (the guest is "
-            "paused; `cont` resumes it).  Type HMP monitor commands; `quit` "
-            "or end of input finishes.\n");
+    error_msg("QEMU is still running (the guest is paused; `cont` resumes "
+              "it).  Type HMP monitor commands; `quit` or end of input "
+              "finishes.");
     char *line = NULL;
     size_t cap = 0;
     bool ok = true;
@@ -52,7 +53,7 @@ bool monitor_interact(QmpClient *qmp, Child *qemu, GError **err)
         g_autoptr(GError) e = NULL;
         if (!qmp_hmp(qmp, line, g_get_monotonic_time() + 60 * G_USEC_PER_SEC,
                      &out, &e)) {
-            fprintf(stderr, "memory_tracer: %s\n", e->message);
+            error_msg("%s", e->message);
             continue;
         }
         for (char *p = out; *p; p++) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "msg.h"
 #include "report.h"
 #include "runtime.h"
 #include "session.h"
@@ -110,9 +111,7 @@ static bool run(Native *n, const Options *o, const char *dir, RunResult *res,
         return false;
     }
     char *argv[] = { exe1, NULL };
-    if (o->verbose) {
-        fprintf(stderr, "---running natively: %s---\n", exe1);
-    }
+    debug_msg("running natively: %s", exe1);
     bool ok = child_spawn(&n->child, "the workload", argv, in[0], out[1],
                           out[1], err);
     close(in[0]);
@@ -174,7 +173,7 @@ int native_run(Options *o)
     g_free(dir);
     run_result_clear(&res);
     if (!ok) {
-        fprintf(stderr, "memory_tracer: %s\n", err->message);
+        error_msg("%s", err->message);
         int sig = runtime_interrupted();
         return sig ? 128 + sig : 1;
     }

@@ -32,6 +32,7 @@
 #include "child.h"
 #include "guestconf.h"
 #include "monitor.h"
+#include "msg.h"
 #include "qmp.h"
 #include "report.h"
 #include "runtime.h"
@@ -69,21 +70,6 @@ typedef struct Session {
     gint64 clock_start;
     RunResult result;
 } Session;
-
-static void say(Session *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-/* --verbose progress lines, in the original's "---...---" style. */
-static void say(Session *s, const char *fmt, ...)
-{
-    if (!s->o->verbose) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *text = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "---%s---\n", text);
-}
 
 static gint64 env_seconds(const char *name, double fallback)
 {
@@ -221,9 +207,9 @@ static void progress_tick(Session *s, Progress *p)
                   (double)MAX(now - since, 1);
     p->last_records = records;
     p->last_time = now;
-    fprintf(stderr, "\r\033[Kmemory_tracer: tracing for %" G_GINT64_FORMAT
+    fprintf(stderr, "\r\033[K%s: tracing for %" G_GINT64_FORMAT
             " s, %" G_GUINT64_FORMAT " records so far (%.3g %srecords/s)",
-            (now - s->clock_start) / G_USEC_PER_SEC, records,
+            msg_program(), (now - s->clock_start) / G_USEC_PER_SEC, records,
             rate >= 1e6 ? rate / 1e6 : rate >= 1e3 ? rate / 1e3 : rate,
             rate >= 1e6 ? "M " : rate >= 1e3 ? "k " : "");
     p->shown = true;
@@ -319,7 +305,7 @@ static bool make_runtime_dir(Session *s, GError **err)
     s->console_log = g_build_filename(s->dir, "console.log", NULL);
     s->qemu_log = g_build_filename(s->dir, "qemu.log", NULL);
     s->executable1 = g_build_filename(s->dir, "executable1", NULL);
-    say(s, "runtime directory: %s", s->dir);
+    debug_msg("runtime directory: %s", s->dir);
     return true;
 }
 
@@ -455,7 +441,7 @@ static bool start_qemu(Session *s, GError **err)
     /* The run works on a throw-away copy, so the image never changes and
      * concurrent runs on one image do not meet. */
     s->image_copy = g_build_filename(s->dir, "guest.qcow2", NULL);
-    say(s, "copying %s to %s", image, s->image_copy);
+    debug_msg("copying %s to %s", image, s->image_copy);
     if (!guest_image_copy(image, s->image_copy, err)) {
         return false;
     }
@@ -474,11 +460,11 @@ static bool start_qemu(Session *s, GError **err)
     } else {
         argv = user_image_argv(s);
     }
-    if (s->o->verbose) {
+    if (msg_debug()) {
         g_autofree char *line = command_line_text(argv);
-        say(s, "starting qemu by executing:");
+        debug_msg("starting qemu by executing:");
         fprintf(stderr, "%s\n", line);
-        say(s, "guest console log: %s", s->console_log);
+        debug_msg("guest console log: %s", s->console_log);
     }
     int log = open(s->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
                    0600);
@@ -496,7 +482,7 @@ static bool connect_qmp(Session *s, GError **err)
 {
     /* QEMU greets once the snapshot is restored, which takes longer with
      * more guest RAM and a loaded host: this step has its own deadline. */
-    say(s, "waiting for the QMP greeting");
+    debug_msg("waiting for the QMP greeting");
     gint64 deadline = deadline_in(s->startup_us);
     for (;;) {
         g_autoptr(GError) e = NULL;
@@ -522,14 +508,14 @@ static bool connect_qmp(Session *s, GError **err)
 
 static bool upload_workload(Session *s, GError **err)
 {
-    say(s, "connecting to the guest serial port");
+    debug_msg("connecting to the guest serial port");
     gint64 deadline = deadline_in(s->protocol_us);
     int fd = serial_connect_unix(s->serial_path, deadline, err);
     if (fd < 0) {
         return false;
     }
     s->serial = serial_channel_new(fd, NULL);
-    say(s, "synchronising with the guest helper");
+    debug_msg("synchronising with the guest helper");
     if (!serial_sync(s->serial, deadline, err)) {
         g_prefix_error(err, "no answer from the guest helper "
                        "run_executables_from_serial (is the snapshot right?): ");
@@ -547,7 +533,7 @@ static bool upload_workload(Session *s, GError **err)
                              err)) {
         return false;
     }
-    say(s, "uploading executable1 (%" G_GSIZE_FORMAT " bytes) and "
+    debug_msg("uploading executable1 (%" G_GSIZE_FORMAT " bytes) and "
         "executable2 (%" G_GSIZE_FORMAT " bytes)", exe1_len, exe2_len);
     /* A large executable2 takes a while over a 16550 (about 20 KiB/s under
      * TCG; a virtio console is far faster): allow the protocol deadline
@@ -566,7 +552,7 @@ static bool upload_workload(Session *s, GError **err)
 
 static bool read_workload_info(Session *s, GError **err)
 {
-    say(s, "expecting workload info");
+    debug_msg("expecting workload info");
     g_autoptr(GString) info = g_string_new(NULL);
     if (!expect_marker(s, MARKER_INFO_BEGIN, s->workload_us, NULL, NULL,
                        err) ||
@@ -580,7 +566,7 @@ static bool read_workload_info(Session *s, GError **err)
 
 static bool wait_ready_to_trace(Session *s, GError **err)
 {
-    say(s, "expecting \"" MARKER_READY_TO_TRACE "\"");
+    debug_msg("expecting \"" MARKER_READY_TO_TRACE "\"");
     if (!expect_marker(s, MARKER_READY_TO_TRACE, s->workload_us, NULL, NULL,
                        err)) {
         return false;
@@ -594,13 +580,13 @@ static bool start_analysis_tool(Session *s, GError **err)
         return true;
     }
     g_auto(GStrv) tokens = workload_info_tokens(s->result.workload_info);
-    say(s, "starting the analysis tool %s", s->o->analysis_tool_path);
+    debug_msg("starting the analysis tool %s", s->o->analysis_tool_path);
     if (!analysis_start(&s->tool, s->o->analysis_tool_path, s->fifo_path,
                         tokens, err)) {
         return false;
     }
     s->tool_started = true;
-    say(s, "expecting \"" MARKER_READY_TO_ANALYZE "\"");
+    debug_msg("expecting \"" MARKER_READY_TO_ANALYZE "\"");
     return expect_from_tool(s, MARKER_READY_TO_ANALYZE, s->protocol_us, NULL,
                             err);
 }
@@ -687,7 +673,7 @@ static bool enable_tracing(Session *s, GError **err)
     if (!s->tracing) {
         return true;
     }
-    say(s, "enabling GMBEOO, output %s", s->fifo_path);
+    debug_msg("enabling GMBEOO, output %s", s->fifo_path);
     g_autoptr(JsonObject) args = json_object_new();
     json_object_set_string_member(args, "path", s->fifo_path);
     json_object_set_int_member(args, "log-of-block-len",
@@ -705,7 +691,7 @@ static bool enable_tracing(Session *s, GError **err)
     }
     /* QEMU's open succeeded at once (our probe is a reader); make sure
      * the tool really reads the FIFO before the workload runs. */
-    say(s, "waiting for the analysis tool to open the trace FIFO");
+    debug_msg("waiting for the analysis tool to open the trace FIFO");
     gint64 deadline = deadline_in(s->protocol_us);
     while (!analysis_has_open(&s->tool, &s->fifo_st)) {
         if (!watch(s, "the analysis tool to open the trace FIFO", err)) {
@@ -722,7 +708,7 @@ static bool enable_tracing(Session *s, GError **err)
 
 static bool release_workload(Session *s, GError **err)
 {
-    say(s, "cont and Enter: tracing starts");
+    debug_msg("cont and Enter: tracing starts");
     if (!qmp_do(s, "cont", NULL, NULL, err)) {
         return false;
     }
@@ -736,7 +722,7 @@ static bool release_workload(Session *s, GError **err)
 
 static bool wait_stop_tracing(Session *s, GError **err)
 {
-    say(s, "expecting \"" MARKER_STOP_TRACING "\"");
+    debug_msg("expecting \"" MARKER_STOP_TRACING "\"");
     Progress progress = {
         .on = s->tracing && isatty(STDERR_FILENO),
         .next = g_get_monotonic_time() + 2 * G_USEC_PER_SEC,
@@ -757,7 +743,7 @@ static bool close_trace_output(Session *s, GError **err)
     if (!s->tracing) {
         return true;
     }
-    say(s, "closing the trace output");
+    debug_msg("closing the trace output");
     return qmp_do(s, "gmbeoo-close-output", NULL, NULL, err) &&
            wait_output_state(s, "closed",
                              "QEMU to write out the ring and close the trace "
@@ -769,7 +755,7 @@ static bool wait_reader_drained(Session *s, GError **err)
     if (!s->tracing) {
         return true;
     }
-    say(s, "waiting for the reader to drain the trace FIFO");
+    debug_msg("waiting for the reader to drain the trace FIFO");
     const char *what = "the trace reader to read the rest of the FIFO";
     gint64 deadline = deadline_in(s->protocol_us);
     int last = -1;
@@ -814,7 +800,7 @@ static bool collect_analysis_output(Session *s, GError **err)
     if (!s->tool_started) {
         return true;
     }
-    say(s, "sending SIGUSR1 to the analysis tool");
+    debug_msg("sending SIGUSR1 to the analysis tool");
     if (!child_alive(&s->tool.child)) {
         /* It may have printed its block already; look before failing. */
         analysis_pump(&s->tool);
@@ -883,9 +869,9 @@ static bool check_workload_status(Session *s, GError **err)
         return false;
     }
     if (ex.signaled || (ex.code != 0 && !s->o->has_timeout)) {
-        fprintf(stderr, "memory_tracer: note: the workload %s %d\n",
-                ex.signaled ? "was killed by signal" : "exited with status",
-                ex.code);
+        error_msg("note: the workload %s %d",
+                  ex.signaled ? "was killed by signal" : "exited with status",
+                  ex.code);
     }
     return true;
 }
@@ -898,7 +884,7 @@ static bool finish_qemu(Session *s, GError **err)
     if (s->o->dont_exit_qemu_when_done) {
         return true;
     }
-    say(s, "quitting QEMU");
+    debug_msg("quitting QEMU");
     g_autoptr(GError) e = NULL;
     if (!qmp_do(s, "quit", NULL, NULL, &e) && child_alive(&s->qemu)) {
         g_propagate_error(err, g_steal_pointer(&e));
@@ -1029,7 +1015,7 @@ int session_run(Options *o)
         .workload_us = env_seconds("MEMORY_TRACER_WORKLOAD_DEADLINE", 86400),
         .fifo_probe = -1,
     };
-    say(&s, "start memory_tracer");
+    debug_msg("start memory_tracer");
     g_autoptr(GError) err = NULL;
     bool ok = run(&s, &err);
     if (ok) {
@@ -1044,14 +1030,14 @@ int session_run(Options *o)
     if (!ok) {
         int sig = runtime_interrupted();
         if (s.kept_console_log) {
-            fprintf(stderr, "memory_tracer: %s (guest console log: %s)\n",
-                    err->message, s.kept_console_log);
+            error_msg("%s (guest console log: %s)", err->message,
+                      s.kept_console_log);
         } else {
-            fprintf(stderr, "memory_tracer: %s\n", err->message);
+            error_msg("%s", err->message);
         }
         status = sig ? 128 + sig : 1;
     }
-    say(&s, "end memory_tracer");
+    debug_msg("end memory_tracer");
     session_free(&s);
     return status;
 }
