@@ -31,6 +31,11 @@
 #include "gmbeoo/record.h"
 #include "msg.h"
 
+/* The kernel's cpu_entry_area (x86-64, 4-level paging), which the
+ * original's analysis singled out. */
+#define CPU_ENTRY_AREA_START UINT64_C(0xfffffe0000000000)
+#define CPU_ENTRY_AREA_END   UINT64_C(0xfffffe7fffffffff)
+
 #define OUR_ARR_LEN 10000
 #define READ_BLOCK (1 << 20)            /* bytes per read() */
 
@@ -58,7 +63,8 @@ static void count_record(const uint8_t *bytes)
         }
     }
     unsigned cpl = gmbeoo_cpl(r.word0);
-    if (cpl == 3 && gmbeoo_in_cpu_entry_area(addr)) {
+    if (cpl == 3 && addr >= CPU_ENTRY_AREA_START &&
+        addr <= CPU_ENTRY_AREA_END) {
         by_cpl3_to_cpu_entry_area++;
         cpl3_to_cpu_entry_area_after_cpl3 += last_was_cpl3;
         last_was_cpl3 = 0;

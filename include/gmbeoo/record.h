@@ -50,10 +50,6 @@
 #define GMBEOO_INFO_MASK        0xffu
 #define GMBEOO_VALID            (UINT64_C(1) << 63)
 
-/* The kernel's cpu_entry_area, which the original's analysis singled out. */
-#define GMBEOO_CPU_ENTRY_AREA_START UINT64_C(0xfffffe0000000000)
-#define GMBEOO_CPU_ENTRY_AREA_END   UINT64_C(0xfffffe7fffffffff)
-
 typedef struct GmbeooRecord {
     uint64_t word0;     /* info byte, cpl and the valid bit (see above) */
     uint64_t vaddr;     /* guest virtual address */
@@ -111,12 +107,6 @@ static inline unsigned gmbeoo_cpl(uint64_t word0)
 static inline bool gmbeoo_is_valid(uint64_t word0)
 {
     return (word0 & GMBEOO_VALID) != 0;
-}
-
-static inline bool gmbeoo_in_cpu_entry_area(uint64_t vaddr)
-{
-    return vaddr >= GMBEOO_CPU_ENTRY_AREA_START &&
-           vaddr <= GMBEOO_CPU_ENTRY_AREA_END;
 }
 
 /* Little-endian byte image <-> record, for any host byte order. */

@@ -57,11 +57,6 @@ static void test_roundtrip(void)
     }
     CHECK("record: encode/decode round trip of every field", ok);
     CHECK("record: size of a 16-byte access", gmbeoo_size_bytes(4) == 16);
-    CHECK("record: cpu_entry_area bounds",
-          gmbeoo_in_cpu_entry_area(UINT64_C(0xfffffe0000000000)) &&
-          gmbeoo_in_cpu_entry_area(UINT64_C(0xfffffe7fffffffff)) &&
-          !gmbeoo_in_cpu_entry_area(UINT64_C(0xfffffe8000000000)) &&
-          !gmbeoo_in_cpu_entry_area(UINT64_C(0xfffffdffffffffff)));
 }
 
 /* Number of kept events among the first n, by the rule. */

@@ -95,6 +95,30 @@ else
     echo "FAIL: simple_analysis_sigusr1_before_eof: $(grep num_of_mem_accesses: "$tmp/sa2.out")"
 fi
 
+# --- simple_analysis: the cpu_entry_area's bounds ----------------------------
+# CPL3 accesses at its first and last byte count as cpu_entry_area ones; one
+# byte outside either end does not.
+python3 - "$tmp/cea" <<'EOF'
+import struct, sys
+out = b''.join(struct.pack('<QQ', 2 | 3 << 6 | 1 << 63, a) for a in
+               (0xfffffe0000000000, 0xfffffe7fffffffff,
+                0xfffffe8000000000, 0xfffffdffffffffff))
+open(sys.argv[1], 'wb').write(out)
+EOF
+"$bin/simple_analysis" "$fifo" > "$tmp/sa3.out" &
+sa=$!; pids+=("$sa")
+for _ in $(seq 50); do grep -q 'Ready to analyze' "$tmp/sa3.out" && break; sleep 0.1; done
+cat "$tmp/cea" > "$fifo"
+sleep 0.3
+kill -USR1 "$sa"
+for _ in $(seq 50); do grep -q -- '-----end analysis output-----' "$tmp/sa3.out" && break; sleep 0.1; done
+if grep -q '^num_of_mem_accesses_by_CPL3_code_to_cpu_entry_area: *2$' "$tmp/sa3.out" &&
+   grep -q '^num_of_mem_accesses_by_CPL3_code: *2$' "$tmp/sa3.out"; then
+    echo "PASS: simple_analysis_cpu_entry_area_bounds"
+else
+    echo "FAIL: simple_analysis_cpu_entry_area_bounds: $(grep CPL3_code "$tmp/sa3.out" | tr '\n' ' ')"
+fi
+
 # --- gmbeoo_dump --------------------------------------------------------------
 first=$("$bin/gmbeoo_dump" --limit 2 "$tmp/stream")
 [ "$first" = "load   size=4 cpl=3 le 0x0000000000010000
