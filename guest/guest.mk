@@ -15,14 +15,6 @@ GUEST_CONF := $(GUEST_DIR)/guest.conf
 MAKE_SNAPSHOT := $(OBJ)/guest/make_snapshot
 GUEST_CFLAGS := -static -Os -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude
 
-# The restore settings (written to guest.conf; see lib/guestconf.h).
-GUEST_MEMORY_MB := 2560
-GUEST_MACHINE := pc-i440fx-7.2
-GUEST_CPU := qemu64
-# virtconsole (fast) or ttyS0 (the original's 16550 channel).
-GUEST_CHANNEL := virtconsole
-GUEST_APPEND := console=ttyS1,115200 quiet nokaslr mitigations=off tsc=reliable nowatchdog panic=-1
-
 $(GUEST_HELPER): guest/run_executables_from_serial.c lib/serial_protocol.c \
 		include/memory_tracer/serial_protocol.h | deps
 	@mkdir -p $(@D)
@@ -36,16 +28,16 @@ $(MAKE_SNAPSHOT): guest/make_snapshot.c $(LIBMT)
 	$(CC) $(LIB_CFLAGS) -o $@ $< $(LIBMT) $(LIBMT_LIBS)
 
 # The builder binary is order-only: a change to the QMP or serial code does
-# not change the snapshot.  Its own source and guestconf.c (which composes
-# the QEMU command line the snapshot must be restored with) do.
+# not change the snapshot.  Its own source, the guest's settings (the
+# defaults in lib/guestconf.h) and the QEMU command line the snapshot must
+# be restored with (lib/qemu_argv.c) do.  The firmware is the one beside
+# $(QEMU_BIN) (build/share/qemu), as for every run.
 $(GUEST_CONF): $(GUEST_WORK)/initrd.img guest/make_snapshot.c \
-		lib/guestconf.c lib/guestconf.h guest/guest.mk | qemu $(MAKE_SNAPSHOT)
+		lib/guestconf.c lib/guestconf.h lib/qemu_argv.c guest/guest.mk \
+		| qemu $(MAKE_SNAPSHOT)
 	$(MAKE_SNAPSHOT) --qemu $(QEMU_BIN) --qemu-img $(QEMU_IMG) \
-		--firmware $(FIRMWARE_DIR) --kernel $(GUEST_WORK)/vmlinuz \
-		--initrd $(GUEST_WORK)/initrd.img --out-dir $(GUEST_DIR) \
-		--memory $(GUEST_MEMORY_MB) --machine $(GUEST_MACHINE) \
-		--cpu $(GUEST_CPU) --channel $(GUEST_CHANNEL) \
-		--append "$(GUEST_APPEND)"
+		--kernel $(GUEST_WORK)/vmlinuz --initrd $(GUEST_WORK)/initrd.img \
+		--out-dir $(GUEST_DIR)
 
 .PHONY: guest guest-rebuild
 guest: $(GUEST_CONF)

@@ -13,13 +13,11 @@
  * guest.qcow2, vmlinuz, initrd.img, guest.conf (written last).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -27,7 +25,7 @@
 
 #include "guestconf.h"
 #include "msg.h"
-#include "qmp.h"
+#include "vm.h"
 
 /* The helper's "Opened /dev/ttyS0." or "Opened /dev/hvc0." */
 #define READY_TEXT "Opened /dev/"
@@ -52,35 +50,13 @@ static GOptionEntry entries[] = {
     { NULL, 0, 0, 0, NULL, NULL, NULL },
 };
 
-static GPid qemu_pid;
-static char *rundir;
-
-static void remove_rundir(void)
-{
-    if (!rundir) {
-        return;
-    }
-    GDir *d = g_dir_open(rundir, 0, NULL);
-    if (d) {
-        const char *n;
-        while ((n = g_dir_read_name(d))) {
-            g_autofree char *p = g_build_filename(rundir, n, NULL);
-            g_unlink(p);
-        }
-        g_dir_close(d);
-    }
-    g_rmdir(rundir);
-    g_clear_pointer(&rundir, g_free);
-}
+static Vm vm;
 
 /* On every exit (error_msg_and_die() included): no QEMU, no run dir. */
 static void clean_up(void)
 {
-    if (qemu_pid > 0) {
-        kill(qemu_pid, SIGKILL);
-        waitpid(qemu_pid, NULL, 0);
-    }
-    remove_rundir();
+    child_stop(&vm.qemu, SIGKILL, 5 * G_USEC_PER_SEC);
+    vm_clear(&vm);
 }
 
 static void run_sync(char **argv)
@@ -108,15 +84,13 @@ static void copy_file(const char *src, const char *dest)
 }
 
 /* Has QEMU exited?  Then say so with its log. */
-static void check_alive(const char *qemu_log)
+static void check_alive(void)
 {
-    int st;
-    if (waitpid(qemu_pid, &st, WNOHANG) == qemu_pid) {
+    if (!child_alive(&vm.qemu)) {
         g_autofree char *log = NULL;
-        g_file_get_contents(qemu_log, &log, NULL, NULL);
-        qemu_pid = 0;
-        error_msg_and_die("QEMU exited during the guest boot (status %d): %s", st,
-            log ? log : "");
+        g_file_get_contents(vm.qemu_log, &log, NULL, NULL);
+        error_msg_and_die("QEMU exited during the guest boot (status %d): %s",
+                          vm.qemu.status, log ? log : "");
     }
 }
 
@@ -138,30 +112,24 @@ int main(int argc, char **argv)
 
     g_autofree char *out = g_canonicalize_filename(opt_out, NULL);
     g_mkdir_with_parents(out, 0755);
-    rundir = g_dir_make_tmp("mt-snapshot.XXXXXX", &err);
-    if (!rundir) {
+    if (!vm_init(&vm, NULL, "mt-snapshot.XXXXXX", &err)) {
         error_msg_and_die("%s", err->message);
     }
-    g_autofree char *qmp_path = g_build_filename(rundir, "qmp.sock", NULL);
-    g_autofree char *ser_path = g_build_filename(rundir, "serial.sock", NULL);
-    g_autofree char *con_path = g_build_filename(rundir, "console.log", NULL);
-    g_autofree char *qemu_log = g_build_filename(rundir, "qemu.log", NULL);
-    g_autofree char *image = g_build_filename(rundir, "guest.qcow2", NULL);
-    g_autofree char *kernel = g_build_filename(rundir, "vmlinuz", NULL);
-    g_autofree char *initrd = g_build_filename(rundir, "initrd.img", NULL);
+    g_autofree char *kernel = g_build_filename(vm.dir, "vmlinuz", NULL);
+    g_autofree char *initrd = g_build_filename(vm.dir, "initrd.img", NULL);
 
     /* Boot from the copies that will be published, so what the snapshot
      * was made with and what restores use are the same files. */
     copy_file(opt_kernel, kernel);
     copy_file(opt_initrd, initrd);
-    /* The disk only holds the vmstate: 2560 MB of mostly zero RAM. */
-    char *img_argv[] = { opt_qemu_img, "create", "-q", "-f", "qcow2", image,
+    /* The disk only holds the vmstate: guest RAM of mostly zeros. */
+    char *img_argv[] = { opt_qemu_img, "create", "-q", "-f", "qcow2", vm.image,
                          "256M", NULL };
     run_sync(img_argv);
 
     g_autoptr(GuestConf) conf = guest_conf_new_default();
     g_free(conf->image);
-    conf->image = g_strdup(image);
+    conf->image = g_strdup(vm.image);
     g_free(conf->kernel);
     conf->kernel = g_strdup(kernel);
     g_free(conf->initrd);
@@ -190,90 +158,58 @@ int main(int argc, char **argv)
         conf->memory_mb = (guint)opt_memory;
     }
 
-    GuestQemuSetup setup = {
+    VmSetup setup = {
         .qemu = opt_qemu,
         .firmware_dir = opt_firmware,
-        .qmp_socket = qmp_path,
-        .serial_socket = ser_path,
-        .console_log = con_path,
+        .conf = conf,
     };
-    g_auto(GStrv) qargv = guest_conf_qemu_argv(conf, &setup);
-    g_autofree char *cmd = g_strjoinv(" ", qargv);
+    if (!vm_spawn(&vm, &setup, &err)) {
+        error_msg_and_die("%s", err->message);
+    }
+    g_autofree char *cmd = g_strjoinv(" ", vm.argv);
     printf("guest: booting %s\n", cmd);
     fflush(stdout);
 
-    int logfd = open(qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (logfd < 0) {
-        error_msg_and_die("cannot create %s: %s", qemu_log, g_strerror(errno));
-    }
-    if (!g_spawn_async_with_fds(NULL, qargv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-                                NULL, NULL, &qemu_pid, -1, logfd, logfd,
-                                &err)) {
-        error_msg_and_die("cannot start QEMU: %s", err->message);
-    }
-    close(logfd);
-
-    g_autoptr(QmpClient) qmp = qmp_connect(qmp_path, deadline, &err);
-    if (!qmp) {
-        check_alive(qemu_log);
+    vm.qmp = qmp_connect(vm.qmp_path, deadline, &err);
+    if (!vm.qmp) {
+        check_alive();
         error_msg_and_die("%s", err->message);
     }
 
     /* The helper prints READY_TEXT on the console right before it blocks
      * reading ttyS0; /init has already waited for the boot to settle. */
-    for (;;) {
-        g_autofree char *con = NULL;
-        g_file_get_contents(con_path, &con, NULL, NULL);
-        if (con && strstr(con, READY_TEXT)) {
-            break;
-        }
-        check_alive(qemu_log);
-        if (g_get_monotonic_time() >= deadline) {
-            error_msg_and_die("timed out after %d s waiting for \"%s\" on the guest "
-                "console; console so far:\n%s", opt_timeout, READY_TEXT,
-                con ? con : "(empty)");
-        }
-        g_usleep(50 * 1000);
+    g_autofree char *con = NULL;
+    if (!vm_wait_console(&vm, READY_TEXT, deadline, &con)) {
+        check_alive();
+        error_msg_and_die("timed out after %d s waiting for \"%s\" on the "
+                          "guest console; console so far:\n%s", opt_timeout,
+                          READY_TEXT, con ? con : "(empty)");
     }
     gint64 t_ready = g_get_monotonic_time();
     /* Let the helper get from its printf into read(). */
     g_usleep(200 * 1000);
 
-    JsonNode *r = qmp_execute(qmp, "stop", NULL, deadline, &err);
+    JsonNode *r = qmp_execute(vm.qmp, "stop", NULL, deadline, &err);
     if (!r) {
         error_msg_and_die("%s", err->message);
     }
     json_node_unref(r);
     g_autofree char *hmp_out = NULL;
-    if (!qmp_hmp(qmp, "savevm ready_for_memory_tracer", deadline, &hmp_out,
+    if (!qmp_hmp(vm.qmp, "savevm " GUEST_DEFAULT_SNAPSHOT, deadline, &hmp_out,
                  &err)) {
         error_msg_and_die("savevm: %s", err->message);
     }
     if (hmp_out[0] != '\0') {
         error_msg_and_die("savevm failed: %s", hmp_out);
     }
-    r = qmp_execute(qmp, "quit", NULL, deadline, &err);
-    if (r) {
-        json_node_unref(r);
-    }
-    g_clear_error(&err);
-    for (;;) {
-        int st;
-        pid_t p = waitpid(qemu_pid, &st, WNOHANG);
-        if (p == qemu_pid) {
-            qemu_pid = 0;
-            break;
-        }
-        if (g_get_monotonic_time() >= deadline) {
-            error_msg_and_die("timed out waiting for QEMU to quit after savevm");
-        }
-        g_usleep(20 * 1000);
+    if (!vm_quit(&vm, MAX(deadline - g_get_monotonic_time(), 0))) {
+        error_msg_and_die("timed out waiting for QEMU to quit after savevm");
     }
     gint64 t_end = g_get_monotonic_time();
 
     /* Publish: the data files first, guest.conf (what make checks) last. */
     const char *names[] = { "guest.qcow2", "vmlinuz", "initrd.img" };
-    const char *srcs[] = { image, kernel, initrd };
+    const char *srcs[] = { vm.image, kernel, initrd };
     for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
         g_autofree char *dest = g_build_filename(out, names[i], NULL);
         g_autofree char *tmp = g_strconcat(dest, ".tmp", NULL);
@@ -294,15 +230,15 @@ int main(int argc, char **argv)
     if (!guest_conf_save(conf, conf_path, &err)) {
         error_msg_and_die("%s", err->message);
     }
-    g_autofree char *con = NULL;
-    g_file_get_contents(con_path, &con, NULL, NULL);
+    g_clear_pointer(&con, g_free);
+    g_file_get_contents(vm.console_log, &con, NULL, NULL);
     g_autofree char *con_dest = g_build_filename(out, "build-console.log", NULL);
     if (con) {
         g_file_set_contents(con_dest, con, -1, NULL);
     }
-    remove_rundir();
+    vm_clear(&vm);
 
-    printf("guest: snapshot ready_for_memory_tracer saved in %s/guest.qcow2 "
+    printf("guest: snapshot " GUEST_DEFAULT_SNAPSHOT " saved in %s/guest.qcow2 "
            "(boot to ready %.1f s, savevm+quit %.1f s)\n", out,
            (double)(t_ready - t0) / G_USEC_PER_SEC,
            (double)(t_end - t_ready) / G_USEC_PER_SEC);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * guest.conf reading and writing, and the QEMU command line for a guest.
- * See guestconf.h for the keys.
+ * guest.conf reading and writing (see guestconf.h for the keys), and the
+ * throw-away image copy a run works on.  QEMU's command line is built from
+ * a GuestConf in qemu_argv.c.
  */
 #include "guestconf.h"
 
@@ -15,24 +16,20 @@
 
 G_DEFINE_QUARK(memory-tracer-guest-conf-error-quark, guest_conf_error)
 
-#define DEFAULT_APPEND                                                    \
-    "console=ttyS1,115200 quiet nokaslr mitigations=off tsc=reliable "   \
-    "nowatchdog panic=-1"
-
 GuestConf *guest_conf_new_default(void)
 {
     GuestConf *c = g_new0(GuestConf, 1);
     c->image = g_strdup("guest.qcow2");
-    c->snapshot = g_strdup("ready_for_memory_tracer");
+    c->snapshot = g_strdup(GUEST_DEFAULT_SNAPSHOT);
     c->kernel = g_strdup("vmlinuz");
     c->initrd = g_strdup("initrd.img");
-    c->append = g_strdup(DEFAULT_APPEND);
-    c->machine = g_strdup("pc-i440fx-7.2");
-    c->cpu = g_strdup("qemu64");
-    c->memory_mb = 2560;
+    c->append = g_strdup(GUEST_DEFAULT_APPEND);
+    c->machine = g_strdup(GUEST_DEFAULT_MACHINE);
+    c->cpu = g_strdup(GUEST_DEFAULT_CPU);
+    c->memory_mb = GUEST_DEFAULT_MEMORY_MB;
     c->smp = 1;
     c->drive_if = g_strdup("none");
-    c->channel = g_strdup("virtconsole");
+    c->channel = g_strdup(GUEST_DEFAULT_CHANNEL);
     return c;
 }
 
@@ -86,7 +83,8 @@ GuestConf *guest_conf_load(const char *path, GError **err)
     g_autofree char *abs = g_canonicalize_filename(path, NULL);
     g_autofree char *dir = g_path_get_dirname(abs);
     g_autoptr(GuestConf) c = g_new0(GuestConf, 1);
-    c->memory_mb = 2560;
+    /* Absent keys: the defaults of the format (guestconf.h). */
+    c->memory_mb = GUEST_DEFAULT_MEMORY_MB;
     c->smp = 1;
     c->drive_if = g_strdup("none");
     c->channel = g_strdup("ttyS0");
@@ -219,114 +217,6 @@ gboolean guest_conf_save(const GuestConf *c, const char *path, GError **err)
         return FALSE;
     }
     return TRUE;
-}
-
-/* QEMU option values are comma-separated key=value lists; a comma inside a
- * value is written twice. */
-static char *escape_commas(const char *s)
-{
-    GString *o = g_string_new(NULL);
-    for (; *s; s++) {
-        if (*s == ',') {
-            g_string_append_c(o, ',');
-        }
-        g_string_append_c(o, *s);
-    }
-    return g_string_free(o, FALSE);
-}
-
-static void add(GPtrArray *a, const char *s)
-{
-    g_ptr_array_add(a, g_strdup(s));
-}
-
-static void take(GPtrArray *a, char *s)
-{
-    g_ptr_array_add(a, s);
-}
-
-GStrv guest_conf_qemu_argv(const GuestConf *c, const GuestQemuSetup *s)
-{
-    GPtrArray *a = g_ptr_array_new();
-    g_autofree char *image = escape_commas(s->image ? s->image : c->image);
-    g_autofree char *qmp = escape_commas(s->qmp_socket);
-    g_autofree char *ser = escape_commas(s->serial_socket);
-
-    add(a, s->qemu);
-    if (s->firmware_dir) {
-        add(a, "-L");
-        add(a, s->firmware_dir);
-    }
-    add(a, "-nodefaults");
-    add(a, "-no-user-config");
-    add(a, "-display");
-    add(a, "none");
-    add(a, "-machine");
-    take(a, g_strdup_printf("%s,accel=tcg", c->machine));
-    add(a, "-cpu");
-    add(a, c->cpu);
-    add(a, "-m");
-    take(a, g_strdup_printf("%u", c->memory_mb));
-    add(a, "-smp");
-    take(a, g_strdup_printf("%u", c->smp));
-    if (c->kernel) {
-        add(a, "-kernel");
-        add(a, c->kernel);
-        if (c->initrd) {
-            add(a, "-initrd");
-            add(a, c->initrd);
-        }
-        if (c->append) {
-            add(a, "-append");
-            add(a, c->append);
-        }
-    }
-    add(a, "-drive");
-    take(a, g_strdup_printf("if=%s,id=mtdisk,file=%s,format=qcow2",
-                            c->drive_if ? c->drive_if : "none", image));
-    gboolean virtio = c->channel && strcmp(c->channel, "virtconsole") == 0;
-    add(a, "-chardev");
-    take(a, g_strdup_printf("socket,id=mtserial,path=%s,server=on,wait=off",
-                            ser));
-    if (virtio) {
-        add(a, "-chardev");
-        add(a, "null,id=mtnull");
-        add(a, "-serial");
-        add(a, "chardev:mtnull");
-    } else {
-        add(a, "-serial");
-        add(a, "chardev:mtserial");
-    }
-    add(a, "-chardev");
-    if (s->console_log) {
-        g_autofree char *con = escape_commas(s->console_log);
-        take(a, g_strdup_printf("file,id=mtconsole,path=%s", con));
-    } else {
-        add(a, "null,id=mtconsole");
-    }
-    add(a, "-serial");
-    add(a, "chardev:mtconsole");
-    if (virtio) {
-        add(a, "-device");
-        add(a, "virtio-serial-pci,id=mtvirtio");
-        add(a, "-device");
-        add(a, "virtconsole,bus=mtvirtio.0,chardev=mtserial,"
-               "name=memory_tracer");
-    }
-    add(a, "-chardev");
-    take(a, g_strdup_printf("socket,id=mtqmp,path=%s,server=on,wait=off",
-                            qmp));
-    add(a, "-mon");
-    add(a, "chardev=mtqmp,mode=control");
-    if (s->loadvm) {
-        add(a, "-loadvm");
-        add(a, c->snapshot);
-    }
-    if (s->start_paused) {
-        add(a, "-S");
-    }
-    g_ptr_array_add(a, NULL);
-    return (GStrv)g_ptr_array_free(a, FALSE);
 }
 
 gboolean guest_image_copy(const char *src, const char *dest, GError **err)

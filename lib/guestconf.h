@@ -4,7 +4,7 @@
  * only loads into a machine configured exactly as the one that saved it
  * (machine type, CPU, RAM, -kernel/-initrd/-append, devices), so the image
  * builder (guest/make_snapshot.c) and memory_tracer both compose QEMU's
- * command line from this one file with guest_conf_qemu_argv().
+ * command line from this one file with guest_conf_qemu_argv() (qemu_argv.h).
  *
  * Format: "key=value" lines, '#' comments, blank lines ignored.  Relative
  * paths are relative to the file's directory.  Keys:
@@ -48,6 +48,21 @@ typedef enum {
     GUEST_CONF_ERROR_PARSE,
 } GuestConfErrorCode;
 
+/*
+ * The embedded guest's settings, decided here once: the image builder makes
+ * the snapshot with them (guest_conf_new_default()), and memory_tracer
+ * falls back on them for a given image without a guest.conf.
+ */
+#define GUEST_DEFAULT_SNAPSHOT "ready_for_memory_tracer"
+#define GUEST_DEFAULT_MEMORY_MB 2560
+#define GUEST_DEFAULT_MACHINE "pc-i440fx-7.2"
+#define GUEST_DEFAULT_CPU "qemu64"
+/* virtconsole (fast) or ttyS0 (the original's 16550 channel). */
+#define GUEST_DEFAULT_CHANNEL "virtconsole"
+#define GUEST_DEFAULT_APPEND                                              \
+    "console=ttyS1,115200 quiet nokaslr mitigations=off tsc=reliable "   \
+    "nowatchdog panic=-1"
+
 typedef struct GuestConf {
     char *image;            /* absolute paths after guest_conf_load() */
     char *snapshot;
@@ -75,27 +90,6 @@ gboolean guest_conf_save(const GuestConf *conf, const char *path,
 
 void guest_conf_free(GuestConf *conf);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GuestConf, guest_conf_free)
-
-/* The run-specific parts of QEMU's command line. */
-typedef struct GuestQemuSetup {
-    const char *qemu;           /* qemu-system-x86_64 */
-    const char *firmware_dir;   /* -L; NULL: QEMU's default */
-    const char *image;          /* the image to attach; NULL: conf->image.
-                                 * Runs pass a throw-away copy (see
-                                 * guest_image_copy()). */
-    const char *qmp_socket;     /* QEMU listens here */
-    const char *serial_socket;  /* ttyS0: QEMU listens here */
-    const char *console_log;    /* ttyS1 output file; NULL: discarded */
-    gboolean loadvm;            /* restore conf->snapshot (-loadvm) */
-    gboolean start_paused;      /* -S */
-} GuestQemuSetup;
-
-/*
- * Compose QEMU's argv (NULL-terminated, g_strfreev()) from @conf and @setup.
- * Nothing passes through a shell.  Callers may append their own options
- * (e.g. trace settings) after these.
- */
-GStrv guest_conf_qemu_argv(const GuestConf *conf, const GuestQemuSetup *setup);
 
 /*
  * Copy the image @src to @dest (which must not exist) for one run, so the

@@ -11,7 +11,7 @@ LIBMT_CFLAGS = $(JSON_GLIB_CFLAGS)
 LIBMT_LIBS = $(JSON_GLIB_LIBS)
 
 LIB_SRCS := lib/msg.c lib/qmp.c lib/serial.c lib/serial_protocol.c lib/unix_socket.c \
-	lib/guestconf.c lib/child.c
+	lib/guestconf.c lib/qemu_argv.c lib/child.c lib/vm.c
 LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRCS))
 LIBMT := $(OBJ)/libmemory_tracer.a
 

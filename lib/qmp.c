@@ -359,6 +359,24 @@ JsonNode *qmp_execute(QmpClient *c, const char *command, JsonObject *args,
     }
 }
 
+JsonObject *qmp_query_object(QmpClient *c, const char *command,
+                             gint64 deadline, GError **err)
+{
+    JsonNode *r = qmp_execute(c, command, NULL, deadline, err);
+    if (!r) {
+        return NULL;
+    }
+    if (!JSON_NODE_HOLDS_OBJECT(r)) {
+        json_node_unref(r);
+        g_set_error(err, QMP_ERROR, QMP_ERROR_PROTOCOL,
+                    "QMP %s did not return an object", command);
+        return NULL;
+    }
+    JsonObject *obj = json_object_ref(json_node_get_object(r));
+    json_node_unref(r);
+    return obj;
+}
+
 static gboolean take_event(QmpClient *c, const char *name, JsonObject **data)
 {
     for (GList *l = c->events.head; l; l = l->next) {

@@ -41,6 +41,11 @@ QmpClient *qmp_connect(const char *path, gint64 deadline, GError **err);
 JsonNode *qmp_execute(QmpClient *c, const char *command, JsonObject *args,
                       gint64 deadline, GError **err);
 
+/* qmp_execute() for a command that returns an object (a new reference);
+ * any other reply fails with "QMP <command> did not return an object". */
+JsonObject *qmp_query_object(QmpClient *c, const char *command,
+                             gint64 deadline, GError **err);
+
 /*
  * Wait for the event named @name (queued or new).  On success stores its
  * "data" member (or NULL) in *@data if @data is not NULL.

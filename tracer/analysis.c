@@ -15,8 +15,7 @@ bool analysis_start(AnalysisTool *t, const char *tool, const char *fifo,
                     char *const *tokens, GError **err)
 {
     memset(t, 0, sizeof(*t));
-    t->out_fd = -1;
-    t->out = g_string_new(NULL);
+    t->out.fd = -1;
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) {
         g_set_error(err, G_IO_ERROR, g_io_error_from_errno(errno),
@@ -39,42 +38,7 @@ bool analysis_start(AnalysisTool *t, const char *tool, const char *fifo,
         close(out[0]);
         return false;
     }
-    t->out_fd = out[0];
-    fcntl(t->out_fd, F_SETFL, fcntl(t->out_fd, F_GETFL) | O_NONBLOCK);
-    return true;
-}
-
-void analysis_pump(AnalysisTool *t)
-{
-    char buf[65536];
-    while (t->out_fd >= 0 && !t->eof) {
-        ssize_t n = read(t->out_fd, buf, sizeof(buf));
-        if (n > 0) {
-            g_string_append_len(t->out, buf, n);
-        } else if (n == 0) {
-            t->eof = true;
-        } else if (errno == EINTR) {
-            continue;
-        } else {
-            if (errno != EAGAIN) {
-                t->eof = true;
-            }
-            break;
-        }
-    }
-}
-
-bool analysis_find(AnalysisTool *t, const char *text, char **before)
-{
-    const char *start = t->out->str + t->pos;
-    const char *hit = g_strstr_len(start, t->out->len - t->pos, text);
-    if (!hit) {
-        return false;
-    }
-    if (before) {
-        *before = g_strndup(start, hit - start);
-    }
-    t->pos = (hit - t->out->str) + strlen(text);
+    child_output_init(&t->out, out[0]);
     return true;
 }
 
@@ -170,12 +134,5 @@ bool analysis_has_open(const AnalysisTool *t, const struct stat *fifo)
 void analysis_finish(AnalysisTool *t, gint64 grace_us)
 {
     child_stop(&t->child, SIGTERM, grace_us);
-    if (t->out_fd >= 0) {
-        close(t->out_fd);
-        t->out_fd = -1;
-    }
-    if (t->out) {
-        g_string_free(t->out, TRUE);
-        t->out = NULL;
-    }
+    child_output_clear(&t->out);
 }

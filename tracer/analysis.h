@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "child.h"
+#include "child_output.h"
 
 #define MARKER_READY_TO_ANALYZE "Ready to analyze"
 #define MARKER_OUTPUT_BEGIN "-----begin analysis output-----"
@@ -20,21 +21,11 @@
 
 typedef struct AnalysisTool {
     Child child;
-    int out_fd;             /* read end of the tool's stdout, non-blocking */
-    bool eof;               /* the tool closed its stdout */
-    GString *out;           /* everything it printed */
-    gsize pos;              /* analysis_find() searches from here */
+    ChildOutput out;        /* its stdout (text NULL: never started) */
 } AnalysisTool;
 
 bool analysis_start(AnalysisTool *t, const char *tool, const char *fifo,
                     char *const *tokens, GError **err);
-
-/* Read what the tool has printed so far, without blocking. */
-void analysis_pump(AnalysisTool *t);
-
-/* Find @text at or after the search position; on success return true, put
- * the output before it in *@before (may be NULL) and move past it. */
-bool analysis_find(AnalysisTool *t, const char *text, char **before);
 
 /* Does any process of the tool's process group read @fifo? */
 bool analysis_has_open(const AnalysisTool *t, const struct stat *fifo);

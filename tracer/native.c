@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "child_output.h"
 #include "msg.h"
 #include "report.h"
 #include "runtime.h"
@@ -24,30 +25,17 @@
 typedef struct Native {
     Child child;
     int in_fd;              /* its stdin */
-    int out_fd;             /* its stdout + stderr */
-    bool eof;
-    GString *out;
-    gsize pos;
+    ChildOutput out;        /* its stdout + stderr */
 } Native;
 
 static void pump(Native *n, int timeout_ms)
 {
     struct pollfd p[2] = {
-        { .fd = n->eof ? -1 : n->out_fd, .events = POLLIN },
+        { .fd = n->out.eof ? -1 : n->out.fd, .events = POLLIN },
         { .fd = runtime_signal_fd(), .events = POLLIN },
     };
     poll(p, 2, timeout_ms);
-    char buf[65536];
-    while (!n->eof) {
-        ssize_t r = read(n->out_fd, buf, sizeof(buf));
-        if (r > 0) {
-            g_string_append_len(n->out, buf, r);
-        } else if (r == 0) {
-            n->eof = true;
-        } else if (errno != EINTR) {
-            break;
-        }
-    }
+    child_output_pump(&n->out);
 }
 
 static bool expect(Native *n, const char *text, gint64 span_us, char **before,
@@ -55,13 +43,7 @@ static bool expect(Native *n, const char *text, gint64 span_us, char **before,
 {
     gint64 deadline = g_get_monotonic_time() + span_us;
     for (;;) {
-        const char *start = n->out->str + n->pos;
-        const char *hit = g_strstr_len(start, n->out->len - n->pos, text);
-        if (hit) {
-            if (before) {
-                *before = g_strndup(start, hit - start);
-            }
-            n->pos = (hit - n->out->str) + strlen(text);
+        if (child_output_find(&n->out, text, before)) {
             return true;
         }
         int sig = runtime_interrupted();
@@ -71,7 +53,7 @@ static bool expect(Native *n, const char *text, gint64 span_us, char **before,
                         "from the workload", sig, text);
             return false;
         }
-        if (n->eof) {
+        if (n->out.eof) {
             child_wait(&n->child, g_get_monotonic_time() + G_USEC_PER_SEC);
             g_autofree char *how = child_describe_exit(&n->child);
             g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
@@ -117,8 +99,7 @@ static bool run(Native *n, const Options *o, const char *dir, RunResult *res,
     close(in[0]);
     close(out[1]);
     n->in_fd = in[1];
-    n->out_fd = out[0];
-    fcntl(n->out_fd, F_SETFL, fcntl(n->out_fd, F_GETFL) | O_NONBLOCK);
+    child_output_init(&n->out, out[0]);
     if (!ok) {
         return false;
     }
@@ -154,7 +135,7 @@ static bool run(Native *n, const Options *o, const char *dir, RunResult *res,
 int native_run(Options *o)
 {
     g_autoptr(GError) err = NULL;
-    Native n = { .in_fd = -1, .out_fd = -1, .out = g_string_new(NULL) };
+    Native n = { .in_fd = -1, .out = { .fd = -1 } };
     RunResult res = { 0 };
     char *dir = runtime_dir_create(&err);
     bool ok = dir && run(&n, o, dir, &res, &err);
@@ -165,10 +146,7 @@ int native_run(Options *o)
     if (n.in_fd >= 0) {
         close(n.in_fd);
     }
-    if (n.out_fd >= 0) {
-        close(n.out_fd);
-    }
-    g_string_free(n.out, TRUE);
+    child_output_clear(&n.out);
     runtime_dir_remove(dir);
     g_free(dir);
     run_result_clear(&res);

@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "guestconf.h"
 #include "version.h"
-
-#define DEFAULT_GUEST_RAM_MB 2560
+#include "vm.h"
 
 typedef enum {
     OPT_WORKLOAD_GUEST, OPT_WORKLOAD_HOST,
@@ -457,29 +457,6 @@ static char *find_emulator(const char *path)
     return NULL;
 }
 
-/* Firmware for -L: beside the emulator as installed (../share/qemu), or the
- * source tree's pc-bios/. */
-static char *find_firmware(const char *emulator)
-{
-    char *bindir = g_path_get_dirname(emulator);
-    const char *const candidates[] = {
-        "../share/qemu", "../../share/memory_tracer/qemu", "pc-bios",
-        "../pc-bios", "../../pc-bios",
-    };
-    char *found = NULL;
-    for (size_t i = 0; i < G_N_ELEMENTS(candidates) && !found; i++) {
-        char *p = g_build_filename(bindir, candidates[i], NULL);
-        char *bios = g_build_filename(p, "bios-256k.bin", NULL);
-        if (is_file(bios)) {
-            found = real_path(p);
-        }
-        g_free(bios);
-        g_free(p);
-    }
-    g_free(bindir);
-    return found;
-}
-
 /* The embedded guest: build/guest beside build/bin, or an installed
  * PREFIX/share/memory_tracer/guest beside PREFIX/bin. */
 static bool locate_embedded(Options *o, OptionsError *e)
@@ -519,7 +496,7 @@ static bool locate_embedded(Options *o, OptionsError *e)
     o->guest_image_path = g_build_filename(guest_dir, "guest.qcow2", NULL);
     o->guest_conf_path = g_build_filename(guest_dir, "guest.conf", NULL);
     g_free(guest_dir);
-    o->snapshot_name = g_strdup("ready_for_memory_tracer");
+    o->snapshot_name = g_strdup(GUEST_DEFAULT_SNAPSHOT);
     for (size_t i = 0; i < G_N_ELEMENTS(qemu_dirs) && !o->qemu_binary; i++) {
         char *p = g_build_filename(self, qemu_dirs[i], "qemu-system-x86_64",
                                    NULL);
@@ -605,10 +582,10 @@ bool options_validate(Options *o, OptionsError *e)
             }
         }
         if (!o->firmware_dir) {
-            o->firmware_dir = find_firmware(o->qemu_binary);
+            o->firmware_dir = vm_find_firmware(o->qemu_binary);
         }
         if (!o->has_guest_ram && !o->guest_conf_path) {
-            o->guest_ram_mb = DEFAULT_GUEST_RAM_MB;
+            o->guest_ram_mb = GUEST_DEFAULT_MEMORY_MB;
         }
         if (o->snapshot_name[0] == '\0') {
             return fail(e, 1, "snapshot_name must not be empty.");

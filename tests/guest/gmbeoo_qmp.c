@@ -69,6 +69,7 @@
 #include "guestconf.h"
 #include "qmp.h"
 #include "serial.h"
+#include "vm.h"
 #include "gmbeoo/record.h"
 
 #define SEC G_USEC_PER_SEC
@@ -183,139 +184,49 @@ static gboolean reader_finish(Reader *r, double timeout_s)
 
 /* ---- the VM ---- */
 
-typedef struct Vm {
-    char *dir;
-    char *console;
-    char *qemu_log;
-    GPid pid;
-    QmpClient *qmp;
-    SerialChannel *serial;
-} Vm;
-
-static void remove_tree(const char *dir)
-{
-    GDir *d = g_dir_open(dir, 0, NULL);
-    if (d) {
-        const char *n;
-        while ((n = g_dir_read_name(d))) {
-            g_autofree char *p = g_build_filename(dir, n, NULL);
-            g_unlink(p);
-        }
-        g_dir_close(d);
-    }
-    g_rmdir(dir);
-}
-
 /* Quit QEMU (bounded), keep the directory (the caller reads logs). */
-static void vm_quit(Vm *vm)
+static void stop_qemu(Vm *vm)
 {
-    if (vm->qmp && vm->pid > 0) {
-        g_autoptr(GError) err = NULL;
-        JsonNode *r = qmp_execute(vm->qmp, "quit", NULL,
-                                  g_get_monotonic_time() + 5 * SEC, &err);
-        if (r) {
-            json_node_unref(r);
-        }
+    if (!vm_quit(vm, 15 * SEC)) {
+        printf("# QEMU did not quit within 15 s; killing it\n");
+        failures++;
     }
-    if (vm->pid > 0) {
-        gint64 deadline = g_get_monotonic_time() + 15 * SEC;
-        int st;
-        while (waitpid(vm->pid, &st, WNOHANG) != vm->pid) {
-            if (g_get_monotonic_time() >= deadline) {
-                printf("# QEMU did not quit within 15 s; killing it\n");
-                kill(vm->pid, SIGKILL);
-                waitpid(vm->pid, &st, 0);
-                failures++;
-                break;
-            }
-            g_usleep(10 * 1000);
-        }
-        vm->pid = 0;
-    }
-    g_clear_pointer(&vm->qmp, qmp_close);
-    g_clear_pointer(&vm->serial, serial_channel_free);
 }
 
-static void vm_free(Vm *vm, gboolean show_logs)
+static void stop_guest(Vm *vm, gboolean show_logs)
 {
-    vm_quit(vm);
-    if (show_logs && vm->console) {
+    stop_qemu(vm);
+    if (show_logs && vm->console_log) {
         g_autofree char *con = NULL, *log = NULL;
-        g_file_get_contents(vm->console, &con, NULL, NULL);
+        g_file_get_contents(vm->console_log, &con, NULL, NULL);
         g_file_get_contents(vm->qemu_log, &log, NULL, NULL);
         printf("--- guest console (tail) ---\n%s\n--- qemu output ---\n%s\n---\n",
                con ? con + (strlen(con) > 2000 ? strlen(con) - 2000 : 0) : "",
                log ? log : "");
     }
-    if (vm->dir) {
-        remove_tree(vm->dir);
-    }
-    g_free(vm->dir);
-    g_free(vm->console);
-    g_free(vm->qemu_log);
-    memset(vm, 0, sizeof(*vm));
+    vm_clear(vm);
 }
 
-static gboolean vm_start(const GuestConf *conf, Vm *vm, const char *plugin,
-                         GError **err)
+static gboolean start_guest(const GuestConf *conf, Vm *vm, const char *plugin,
+                            GError **err)
 {
-    memset(vm, 0, sizeof(*vm));
-    vm->dir = g_dir_make_tmp("mt-gmbeoo.XXXXXX", err);
-    if (!vm->dir) {
+    if (!vm_init(vm, NULL, "mt-gmbeoo.XXXXXX", err)) {
         return FALSE;
     }
-    g_autofree char *image = g_build_filename(vm->dir, "guest.qcow2", NULL);
-    g_autofree char *qmp = g_build_filename(vm->dir, "qmp.sock", NULL);
-    g_autofree char *ser = g_build_filename(vm->dir, "serial.sock", NULL);
     g_autofree char *serlog = g_build_filename(vm->dir, "serial.log", NULL);
     g_autofree char *plog = g_build_filename(vm->dir, "plugin.log", NULL);
     g_autofree char *qemu = g_build_filename(build_dir, "bin",
                                              "qemu-system-x86_64", NULL);
-    g_autofree char *fw = g_build_filename(build_dir, "share", "qemu", NULL);
-    vm->console = g_build_filename(vm->dir, "console.log", NULL);
-    vm->qemu_log = g_build_filename(vm->dir, "qemu.log", NULL);
-    if (!guest_image_copy(conf->image, image, err)) {
-        return FALSE;
-    }
-    GuestQemuSetup setup = {
-        .qemu = qemu, .firmware_dir = fw, .image = image,
-        .qmp_socket = qmp, .serial_socket = ser,
-        .console_log = vm->console, .loadvm = TRUE, .start_paused = TRUE,
+    g_autofree char *plugin_arg = plugin ? g_strdup_printf(
+        "%s,inline=on,track=rw", plugin) : NULL;
+    char *plugin_args[] = { "-plugin", plugin_arg, "-d", "plugin", "-D", plog,
+                            NULL };
+    VmSetup setup = {
+        .qemu = qemu, .conf = conf, .copy_image = true, .loadvm = true,
+        .start_paused = true, .extra_args = plugin ? plugin_args : NULL,
     };
-    g_auto(GStrv) base = guest_conf_qemu_argv(conf, &setup);
-    g_autoptr(GPtrArray) a = g_ptr_array_new_with_free_func(g_free);
-    for (char **p = base; *p; p++) {
-        g_ptr_array_add(a, g_strdup(*p));
-    }
-    if (plugin) {
-        g_ptr_array_add(a, g_strdup("-plugin"));
-        g_ptr_array_add(a, g_strdup_printf("%s,inline=on,track=rw", plugin));
-        g_ptr_array_add(a, g_strdup("-d"));
-        g_ptr_array_add(a, g_strdup("plugin"));
-        g_ptr_array_add(a, g_strdup("-D"));
-        g_ptr_array_add(a, g_strdup(plog));
-    }
-    g_ptr_array_add(a, NULL);
-    int logfd = open(vm->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                     0600);
-    if (!g_spawn_async_with_fds(NULL, (char **)a->pdata, NULL,
-                                G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-                                &vm->pid, -1, logfd, logfd, err)) {
-        close(logfd);
-        return FALSE;
-    }
-    close(logfd);
-    gint64 deadline = g_get_monotonic_time() + 300 * SEC;
-    vm->qmp = qmp_connect(qmp, deadline, err);
-    if (!vm->qmp) {
-        return FALSE;
-    }
-    int fd = serial_connect_unix(ser, deadline, err);
-    if (fd < 0) {
-        return FALSE;
-    }
-    vm->serial = serial_channel_new(fd, serlog);
-    return TRUE;
+    return vm_spawn(vm, &setup, err) &&
+           vm_connect(vm, g_get_monotonic_time() + 300 * SEC, serlog, err);
 }
 
 /* A QMP command; NULL (and *err) on error.  args is consumed. */
@@ -681,9 +592,9 @@ static void test_plugin(const GuestConf *conf)
         return;
     }
     Vm vm;
-    if (!vm_start(conf, &vm, plugin, &err)) {
+    if (!start_guest(conf, &vm, plugin, &err)) {
         fail(name, "start: %s", err->message);
-        vm_free(&vm, TRUE);
+        stop_guest(&vm, TRUE);
         return;
     }
     JsonObject *a = json_object_new();
@@ -708,14 +619,14 @@ static void test_plugin(const GuestConf *conf)
         !serial_expect(vm.serial, "pgfault_before=", deadline, NULL, &err) ||
         !serial_expect(vm.serial, "\n", deadline, pf_before, &err)) {
         fail(name, "%s", err->message);
-        vm_free(&vm, TRUE);
+        stop_guest(&vm, TRUE);
         return;
     }
     (void)serial_send_enter(vm.serial, &err);
     if (!serial_wait_exit(vm.serial, deadline, &ex, &err) ||
         !qmp_ok(&vm, "stop", NULL, &err) || !query(&vm, &in, &err)) {
         fail(name, "%s", err->message);
-        vm_free(&vm, TRUE);
+        stop_guest(&vm, TRUE);
         return;
     }
     gsize n;
@@ -723,7 +634,7 @@ static void test_plugin(const GuestConf *conf)
     g_autofree char *out = g_strndup(t, n);
     gint64 before = pf_before->len ? g_ascii_strtoll(pf_before->str, NULL, 10) : -1;
     gint64 after = pgfault_of(out, "pgfault_after=");
-    vm_quit(&vm);
+    stop_qemu(&vm);
     g_autofree char *plog = g_build_filename(vm.dir, "plugin.log", NULL);
     g_autofree char *log = NULL;
     g_file_get_contents(plog, &log, NULL, NULL);
@@ -731,7 +642,7 @@ static void test_plugin(const GuestConf *conf)
     if (!p) {
         fail(name, "no \"inline mem accesses:\" in the plugin log: %s",
              log ? log : "(none)");
-        vm_free(&vm, TRUE);
+        stop_guest(&vm, TRUE);
         return;
     }
     gint64 plug = g_ascii_strtoll(p + strlen("inline mem accesses: "), NULL, 10);
@@ -749,7 +660,7 @@ static void test_plugin(const GuestConf *conf)
     } else {
         pass(name);
     }
-    vm_free(&vm, FALSE);
+    stop_guest(&vm, FALSE);
 }
 
 int main(void)
@@ -774,10 +685,10 @@ int main(void)
         return 1;
     }
     Vm vm;
-    if (!vm_start(conf, &vm, NULL, &err) ||
+    if (!start_guest(conf, &vm, NULL, &err) ||
         !qmp_ok(&vm, "cont", NULL, &err)) {
         fail("setup", "%s", err->message);
-        vm_free(&vm, TRUE);
+        stop_guest(&vm, TRUE);
         return 1;
     }
     test_disable_reenable(&vm);
@@ -791,7 +702,7 @@ int main(void)
         }
     }
     test_stalled_reader(&vm);
-    vm_free(&vm, failures > 0);
+    stop_guest(&vm, failures > 0);
     test_plugin(conf);
     return failures ? 1 : 0;
 }

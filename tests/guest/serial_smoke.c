@@ -30,6 +30,7 @@
 #include "guestconf.h"
 #include "qmp.h"
 #include "serial.h"
+#include "vm.h"
 
 #define SEC G_USEC_PER_SEC
 
@@ -59,142 +60,70 @@ static double secs(gint64 us)
     return (double)us / SEC;
 }
 
-typedef struct Vm {
-    char *dir;
-    char *console;
-    char *qemu_log;
-    GPid pid;
-    QmpClient *qmp;
-    SerialChannel *serial;
+/* When the restore's parts ended, from the spawn. */
+typedef struct Timing {
     gint64 t_spawn;
     double copy_s;      /* image copy */
     double qmp_s;       /* spawn to QMP ready: mostly loadvm */
-} Vm;
+} Timing;
 
-static void remove_tree(const char *dir)
+static void stop_guest(Vm *vm, gboolean show_logs)
 {
-    GDir *d = g_dir_open(dir, 0, NULL);
-    if (d) {
-        const char *n;
-        while ((n = g_dir_read_name(d))) {
-            g_autofree char *p = g_build_filename(dir, n, NULL);
-            g_unlink(p);
-        }
-        g_dir_close(d);
-    }
-    g_rmdir(dir);
-}
-
-static void vm_stop(Vm *vm, gboolean show_logs)
-{
-    if (show_logs && vm->console) {
+    if (show_logs && vm->console_log) {
         g_autofree char *con = NULL, *log = NULL;
-        g_file_get_contents(vm->console, &con, NULL, NULL);
+        g_file_get_contents(vm->console_log, &con, NULL, NULL);
         g_file_get_contents(vm->qemu_log, &log, NULL, NULL);
         printf("--- guest console ---\n%s\n--- qemu output ---\n%s\n---\n",
                con ? con : "", log ? log : "");
     }
-    if (vm->qmp && vm->pid > 0) {
-        g_autoptr(GError) err = NULL;
-        JsonNode *r = qmp_execute(vm->qmp, "quit", NULL,
-                                  g_get_monotonic_time() + 5 * SEC, &err);
-        if (r) {
-            json_node_unref(r);
-        }
+    if (!vm_quit(vm, 10 * SEC)) {
+        printf("# QEMU did not quit within 10 s; killing it\n");
     }
-    if (vm->pid > 0) {
-        gint64 deadline = g_get_monotonic_time() + 10 * SEC;
-        int st;
-        while (waitpid(vm->pid, &st, WNOHANG) != vm->pid) {
-            if (g_get_monotonic_time() >= deadline) {
-                printf("# QEMU did not quit within 10 s; killing it\n");
-                kill(vm->pid, SIGKILL);
-                waitpid(vm->pid, &st, 0);
-                break;
-            }
-            g_usleep(10 * 1000);
-        }
-    }
-    g_clear_pointer(&vm->qmp, qmp_close);
-    g_clear_pointer(&vm->serial, serial_channel_free);
-    if (vm->dir) {
-        remove_tree(vm->dir);
-    }
-    g_free(vm->dir);
-    g_free(vm->console);
-    g_free(vm->qemu_log);
-    memset(vm, 0, sizeof(*vm));
+    vm_clear(vm);
 }
 
-/* Restore the snapshot from a throw-away copy of the image and connect
- * QMP and the serial channel (not yet synchronised). */
-static gboolean vm_start(const GuestConf *conf, Vm *vm, gboolean boot,
-                         GError **err)
+/* Restore the snapshot from a throw-away copy of the image (or boot, with
+ * @boot) and connect QMP and the serial channel (not yet synchronised). */
+static gboolean start_guest(const GuestConf *conf, Vm *vm, gboolean boot,
+                            Timing *t, GError **err)
 {
-    memset(vm, 0, sizeof(*vm));
-    vm->dir = g_dir_make_tmp("mt-smoke.XXXXXX", err);
-    if (!vm->dir) {
+    Timing none;
+    t = t ? t : &none;
+    if (!vm_init(vm, NULL, "mt-smoke.XXXXXX", err)) {
         return FALSE;
     }
-    g_autofree char *image = g_build_filename(vm->dir, "guest.qcow2", NULL);
-    g_autofree char *qmp = g_build_filename(vm->dir, "qmp.sock", NULL);
-    g_autofree char *ser = g_build_filename(vm->dir, "serial.sock", NULL);
     g_autofree char *serlog = g_build_filename(vm->dir, "serial.log", NULL);
     g_autofree char *qemu = g_build_filename(build_dir, "bin",
                                              "qemu-system-x86_64", NULL);
-    g_autofree char *fw = g_build_filename(build_dir, "share", "qemu", NULL);
-    vm->console = g_build_filename(vm->dir, "console.log", NULL);
-    vm->qemu_log = g_build_filename(vm->dir, "qemu.log", NULL);
-
-    vm->t_spawn = g_get_monotonic_time();
-    if (!guest_image_copy(conf->image, image, err)) {
+    t->t_spawn = g_get_monotonic_time();
+    if (!guest_image_copy(conf->image, vm->image, err)) {
         return FALSE;
     }
-    vm->copy_s = secs(g_get_monotonic_time() - vm->t_spawn);
-
-    GuestQemuSetup setup = {
-        .qemu = qemu, .firmware_dir = fw, .image = image,
-        .qmp_socket = qmp, .serial_socket = ser,
-        .console_log = vm->console, .loadvm = !boot,
+    t->copy_s = secs(g_get_monotonic_time() - t->t_spawn);
+    VmSetup setup = {
+        .qemu = qemu, .conf = conf, .image = vm->image, .loadvm = !boot,
     };
-    g_auto(GStrv) argv = guest_conf_qemu_argv(conf, &setup);
-    int logfd = open(vm->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                     0600);
-    if (!g_spawn_async_with_fds(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-                                NULL, NULL, &vm->pid, -1, logfd, logfd,
-                                err)) {
-        close(logfd);
+    gint64 deadline = g_get_monotonic_time() + 60 * SEC;
+    if (!vm_spawn(vm, &setup, err)) {
         return FALSE;
     }
-    close(logfd);
-    gint64 deadline = g_get_monotonic_time() + 60 * SEC;
-    vm->qmp = qmp_connect(qmp, deadline, err);
+    vm->qmp = qmp_connect(vm->qmp_path, deadline, err);
     if (!vm->qmp) {
         return FALSE;
     }
-    vm->qmp_s = secs(g_get_monotonic_time() - vm->t_spawn);
-    int fd = serial_connect_unix(ser, deadline, err);
+    t->qmp_s = secs(g_get_monotonic_time() - t->t_spawn);
+    int fd = serial_connect_unix(vm->serial_path, deadline, err);
     if (fd < 0) {
         return FALSE;
     }
     vm->serial = serial_channel_new(fd, serlog);
-    if (boot) {
-        /* A fresh boot: the helper drops input that arrives before it has
-         * opened the channel, so wait for it to say so. */
-        for (;;) {
-            g_autofree char *con = NULL;
-            g_file_get_contents(vm->console, &con, NULL, NULL);
-            if (con && strstr(con, "Opened /dev/")) {
-                break;
-            }
-            if (g_get_monotonic_time() >= deadline) {
-                g_set_error(err, SERIAL_ERROR, SERIAL_ERROR_TIMEOUT,
-                            "timed out waiting for \"Opened /dev/...\" on "
-                            "the console of the booting guest");
-                return FALSE;
-            }
-            g_usleep(50 * 1000);
-        }
+    /* A fresh boot: the helper drops input that arrives before it has
+     * opened the channel, so wait for it to say so. */
+    if (boot && !vm_wait_console(vm, "Opened /dev/", deadline, NULL)) {
+        g_set_error(err, SERIAL_ERROR, SERIAL_ERROR_TIMEOUT,
+                    "timed out waiting for \"Opened /dev/...\" on "
+                    "the console of the booting guest");
+        return FALSE;
     }
     return TRUE;
 }
@@ -301,21 +230,22 @@ static int smoke(const GuestConf *conf, const char *hello, gsize hello_len)
 {
     g_autoptr(GError) err = NULL;
     Vm vm;
+    Timing timing;
     g_autofree char *digest = image_digest(conf->image);
 
-    if (!vm_start(conf, &vm, FALSE, &err)) {
+    if (!start_guest(conf, &vm, FALSE, &timing, &err)) {
         fail("restore", "%s", err->message);
-        vm_stop(&vm, TRUE);
+        stop_guest(&vm, TRUE);
         return 1;
     }
     if (!serial_sync(vm.serial, g_get_monotonic_time() + 60 * SEC, &err)) {
         fail("restore", "%s", err->message);
-        vm_stop(&vm, TRUE);
+        stop_guest(&vm, TRUE);
         return 1;
     }
-    double ready = secs(g_get_monotonic_time() - vm.t_spawn);
+    double ready = secs(g_get_monotonic_time() - timing.t_spawn);
     printf("# restore-to-ready: %.2f s (image copy %.2f s, QMP up after "
-           "%.2f s)\n", ready, vm.copy_s, vm.qmp_s);
+           "%.2f s)\n", ready, timing.copy_s, timing.qmp_s);
     pass("restore");
 
     /* The same guest is reused below: the helper waits for a new sync
@@ -414,7 +344,7 @@ static int smoke(const GuestConf *conf, const char *hello, gsize hello_len)
             }
         }
     }
-    vm_stop(&vm, failures > 0);
+    stop_guest(&vm, failures > 0);
     g_autofree char *after = image_digest(conf->image);
     if (strcmp(digest, after) == 0) {
         pass("the runs left the guest image unchanged");
@@ -434,14 +364,14 @@ static int repeat(const GuestConf *conf, const char *hello, gsize hello_len,
         g_autoptr(GError) err = NULL;
         Vm vm;
         gint64 t0 = g_get_monotonic_time();
-        if (!vm_start(conf, &vm, FALSE, &err) ||
+        if (!start_guest(conf, &vm, FALSE, NULL, &err) ||
             !run_hello(&vm, hello, hello_len, &err)) {
             g_autofree char *name = g_strdup_printf("run %d of %d", i + 1, n);
             fail(name, "%s", err->message);
-            vm_stop(&vm, TRUE);
+            stop_guest(&vm, TRUE);
             continue;
         }
-        vm_stop(&vm, FALSE);
+        stop_guest(&vm, FALSE);
         times[ok++] = secs(g_get_monotonic_time() - t0);
     }
     if (ok > 0) {
@@ -474,21 +404,21 @@ static int boot_ttys0(GuestConf *conf, const char *hello, gsize hello_len)
     g_free(conf->channel);
     conf->channel = g_strdup("ttyS0");
     gint64 t0 = g_get_monotonic_time();
-    if (!vm_start(conf, &vm, TRUE, &err)) {
+    if (!start_guest(conf, &vm, TRUE, NULL, &err)) {
         fail(name, "%s", err->message);
-        vm_stop(&vm, TRUE);
+        stop_guest(&vm, TRUE);
         return 1;
     }
     gint64 t1 = g_get_monotonic_time();
     if (!run_hello(&vm, hello, hello_len, &err)) {
         fail(name, "%s", err->message);
-        vm_stop(&vm, TRUE);
+        stop_guest(&vm, TRUE);
         return 1;
     }
     printf("# boot %.1f s; sync + upload (%" G_GSIZE_FORMAT " bytes) + run "
            "over the 16550: %.2f s\n", secs(t1 - t0), hello_len,
            secs(g_get_monotonic_time() - t1));
-    vm_stop(&vm, FALSE);
+    stop_guest(&vm, FALSE);
     pass(name);
     return 0;
 }

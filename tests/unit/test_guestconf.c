@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "guestconf.h"
+#include "qemu_argv.h"
 
 #include "check.h"
 

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "qemu_argv.h"
+
+#include <string.h>
+
+/* QEMU option values are comma-separated key=value lists; a comma inside a
+ * value is written twice. */
+static char *escape_commas(const char *s)
+{
+    GString *o = g_string_new(NULL);
+    for (; *s; s++) {
+        if (*s == ',') {
+            g_string_append_c(o, ',');
+        }
+        g_string_append_c(o, *s);
+    }
+    return g_string_free(o, FALSE);
+}
+
+static void add(GPtrArray *a, const char *s)
+{
+    g_ptr_array_add(a, g_strdup(s));
+}
+
+static void take(GPtrArray *a, char *s)
+{
+    g_ptr_array_add(a, s);
+}
+
+GStrv guest_conf_qemu_argv(const GuestConf *c, const GuestQemuSetup *s)
+{
+    GPtrArray *a = g_ptr_array_new();
+    g_autofree char *image = escape_commas(s->image ? s->image : c->image);
+    g_autofree char *qmp = escape_commas(s->qmp_socket);
+    g_autofree char *ser = escape_commas(s->serial_socket);
+
+    add(a, s->qemu);
+    if (s->firmware_dir) {
+        add(a, "-L");
+        add(a, s->firmware_dir);
+    }
+    add(a, "-nodefaults");
+    add(a, "-no-user-config");
+    add(a, "-display");
+    add(a, "none");
+    add(a, "-machine");
+    take(a, g_strdup_printf("%s,accel=tcg", c->machine));
+    add(a, "-cpu");
+    add(a, c->cpu);
+    add(a, "-m");
+    take(a, g_strdup_printf("%u", c->memory_mb));
+    add(a, "-smp");
+    take(a, g_strdup_printf("%u", c->smp));
+    if (c->kernel) {
+        add(a, "-kernel");
+        add(a, c->kernel);
+        if (c->initrd) {
+            add(a, "-initrd");
+            add(a, c->initrd);
+        }
+        if (c->append) {
+            add(a, "-append");
+            add(a, c->append);
+        }
+    }
+    add(a, "-drive");
+    take(a, g_strdup_printf("if=%s,id=mtdisk,file=%s,format=qcow2",
+                            c->drive_if ? c->drive_if : "none", image));
+    gboolean virtio = c->channel && strcmp(c->channel, "virtconsole") == 0;
+    add(a, "-chardev");
+    take(a, g_strdup_printf("socket,id=mtserial,path=%s,server=on,wait=off",
+                            ser));
+    if (virtio) {
+        add(a, "-chardev");
+        add(a, "null,id=mtnull");
+        add(a, "-serial");
+        add(a, "chardev:mtnull");
+    } else {
+        add(a, "-serial");
+        add(a, "chardev:mtserial");
+    }
+    add(a, "-chardev");
+    if (s->console_log) {
+        g_autofree char *con = escape_commas(s->console_log);
+        take(a, g_strdup_printf("file,id=mtconsole,path=%s", con));
+    } else {
+        add(a, "null,id=mtconsole");
+    }
+    add(a, "-serial");
+    add(a, "chardev:mtconsole");
+    if (virtio) {
+        add(a, "-device");
+        add(a, "virtio-serial-pci,id=mtvirtio");
+        add(a, "-device");
+        add(a, "virtconsole,bus=mtvirtio.0,chardev=mtserial,"
+               "name=memory_tracer");
+    }
+    add(a, "-chardev");
+    take(a, g_strdup_printf("socket,id=mtqmp,path=%s,server=on,wait=off",
+                            qmp));
+    add(a, "-mon");
+    add(a, "chardev=mtqmp,mode=control");
+    if (s->loadvm) {
+        add(a, "-loadvm");
+        add(a, c->snapshot);
+    }
+    if (s->start_paused) {
+        add(a, "-S");
+    }
+    g_ptr_array_add(a, NULL);
+    return (GStrv)g_ptr_array_free(a, FALSE);
+}
+
+
+GStrv plain_image_qemu_argv(const GuestQemuSetup *s, long memory_mb,
+                            const char *snapshot)
+{
+    GPtrArray *a = g_ptr_array_new();
+    g_autofree char *image = escape_commas(s->image);
+    g_autofree char *ser = escape_commas(s->serial_socket);
+    g_autofree char *qmp = escape_commas(s->qmp_socket);
+
+    add(a, s->qemu);
+    if (s->firmware_dir) {
+        add(a, "-L");
+        add(a, s->firmware_dir);
+    }
+    add(a, "-m");
+    take(a, g_strdup_printf("%ld", memory_mb));
+    add(a, "-drive");
+    take(a, g_strdup_printf("file=%s,if=ide,index=0,media=disk", image));
+    add(a, "-display");
+    add(a, "none");
+    add(a, "-monitor");
+    add(a, "none");
+    add(a, "-chardev");
+    take(a, g_strdup_printf("socket,id=mtserial,path=%s,server=on,wait=off",
+                            ser));
+    add(a, "-serial");
+    add(a, "chardev:mtserial");
+    add(a, "-chardev");
+    take(a, g_strdup_printf("socket,id=mtqmp,path=%s,server=on,wait=off",
+                            qmp));
+    add(a, "-mon");
+    add(a, "chardev=mtqmp,mode=control");
+    add(a, "-loadvm");
+    add(a, snapshot);
+    g_ptr_array_add(a, NULL);
+    return (GStrv)g_ptr_array_free(a, FALSE);
+}
+
+char *qemu_argv_text(char *const *argv)
+{
+    GString *text = g_string_new(NULL);
+    for (char *const *a = argv; *a; a++) {
+        if (text->len) {
+            g_string_append_c(text, ' ');
+        }
+        gboolean plain = **a != '\0';
+        for (const char *c = *a; *c && plain; c++) {
+            plain = g_ascii_isalnum(*c) || strchr("-_./=,:+@%", *c);
+        }
+        if (plain) {
+            g_string_append(text, *a);
+        } else {
+            g_autofree char *q = g_shell_quote(*a);
+            g_string_append(text, q);
+        }
+    }
+    return g_string_free(text, FALSE);
+}

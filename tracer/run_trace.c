@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The run's steps on the trace side (see run.h): the FIFO and our probe of
+ * it, GMBEOO on and off over QMP, the analysis tool's contract, draining
+ * the FIFO before the result block is asked for.
+ */
+#include "run.h"
+
+#include <gio/gio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "msg.h"
+#include "workload.h"
+
+/* Wait for @text in the analysis tool's output. */
+typedef struct ToolExpect {
+    Session *s;
+    const char *text;
+    char **before;
+} ToolExpect;
+
+static WaitPoll poll_tool(Wait *w, void *data, GError **err)
+{
+    ToolExpect *x = data;
+    AnalysisTool *t = &x->s->tool;
+    (void)w;
+    child_output_pump(&t->out);
+    if (child_output_find(&t->out, x->text, x->before)) {
+        return WAIT_DONE;
+    }
+    if (t->out.eof) {
+        /* It closed stdout: it exited or is about to. */
+        child_wait(&t->child, deadline_in(G_USEC_PER_SEC));
+        g_autofree char *how = child_describe_exit(&t->child);
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    "the analysis tool %s (closed its stdout) before "
+                    "printing \"%s\"", how, x->text);
+        return WAIT_FAILED;
+    }
+    return WAIT_PENDING;
+}
+
+static bool expect_from_tool(Session *s, const char *text, gint64 span_us,
+                             char **before, GError **err)
+{
+    g_autofree char *what = g_strdup_printf("\"%s\" from the analysis tool",
+                                            text);
+    ToolExpect x = { .s = s, .text = text, .before = before };
+    Wait w = {
+        .what = what, .span_us = span_us, .step_us = SLICE_US,
+        .wake_fd = s->tool.out.fd, .poll = poll_tool, .data = &x,
+        .watch = session_watch, .watch_ctx = s, .recheck = true,
+    };
+    return wait_until(&w, err);
+}
+
+bool make_fifo(Session *s, GError **err)
+{
+    if (!s->tracing) {
+        return true;
+    }
+    if (s->o->mode == TRACE_TO_FIFO) {
+        s->fifo_path = g_strdup(s->o->trace_fifo_path);
+    } else {
+        s->fifo_path = g_build_filename(s->dir, "trace_fifo", NULL);
+        if (mkfifo(s->fifo_path, 0600) != 0) {
+            g_set_error(err, G_IO_ERROR, g_io_error_from_errno(errno),
+                        "cannot make the trace FIFO %s: %s", s->fifo_path,
+                        g_strerror(errno));
+            return false;
+        }
+    }
+    /* Our own read end, kept open until the reader has drained the pipe:
+     * FIONREAD on it tells how much is still unread.  It is a reader, so
+     * it does not keep the analysis tool from seeing EOF. */
+    s->fifo_probe = open(s->fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (s->fifo_probe < 0 || fstat(s->fifo_probe, &s->fifo_st) != 0) {
+        g_set_error(err, G_IO_ERROR, g_io_error_from_errno(errno),
+                    "cannot open the trace FIFO %s: %s", s->fifo_path,
+                    g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+bool start_analysis_tool(Session *s, GError **err)
+{
+    if (s->o->mode != TRACE_TO_ANALYSIS_TOOL) {
+        return true;
+    }
+    g_auto(GStrv) tokens = workload_info_tokens(s->result.workload_info);
+    debug_msg("starting the analysis tool %s", s->o->analysis_tool_path);
+    if (!analysis_start(&s->tool, s->o->analysis_tool_path, s->fifo_path,
+                        tokens, err)) {
+        return false;
+    }
+    s->tool_started = true;
+    debug_msg("expecting \"" MARKER_READY_TO_ANALYZE "\"");
+    return expect_from_tool(s, MARKER_READY_TO_ANALYZE, s->protocol_us, NULL,
+                            err);
+}
+
+/* Poll query-gmbeoo until output-state is @want ('error' fails). */
+typedef struct OutputState {
+    Session *s;
+    const char *want;
+    guint64 last_written;
+} OutputState;
+
+static WaitPoll poll_output_state(Wait *w, void *data, GError **err)
+{
+    OutputState *os = data;
+    JsonObject *q = query_gmbeoo(os->s, err);
+    if (!q) {
+        return WAIT_FAILED;
+    }
+    const char *state = json_object_get_string_member_with_default(
+        q, "output-state", "");
+    guint64 written = json_object_get_int_member_with_default(
+        q, "written-to-output", 0);
+    guint64 waiting = json_object_get_int_member_with_default(q, "waiting", 0);
+    guint64 dropped = json_object_get_int_member_with_default(q, "dropped", 0);
+    if (strcmp(state, "error") == 0) {
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    "QEMU could not write the trace to %s: %s (while "
+                    "waiting for %s)", os->s->fifo_path,
+                    json_object_get_string_member_with_default(
+                        q, "output-error", "unknown error"), w->what);
+        json_object_unref(q);
+        return WAIT_FAILED;
+    }
+    bool done = strcmp(state, os->want) == 0;
+    json_object_unref(q);
+    if (done) {
+        return WAIT_DONE;
+    }
+    /* Draining a big ring into a slow reader is progress, not a hang. */
+    if (written != os->last_written) {
+        os->last_written = written;
+        wait_progress(w);
+    }
+    /* Say what the counters say: a stalled reader shows as records waiting
+     * in the ring and, usually, dropped events. */
+    wait_detail(w, "%s (no progress: %" G_GUINT64_FORMAT " records written "
+                "to the output, %" G_GUINT64_FORMAT " still waiting in the "
+                "ring, %" G_GUINT64_FORMAT " dropped; is the reader still "
+                "reading?)", w->what, written, waiting, dropped);
+    return WAIT_PENDING;
+}
+
+static bool wait_output_state(Session *s, const char *want, const char *what,
+                              GError **err)
+{
+    OutputState os = { .s = s, .want = want };
+    return session_wait(s, what, s->protocol_us, 10 * 1000,
+                        poll_output_state, &os, err);
+}
+
+/* --trace_fifo_path: the user's reader must be there, or every record
+ * would sit in the pipe.  Processes we may not inspect make the check
+ * inconclusive; then we go on. */
+static WaitPoll poll_user_reader(Wait *w, void *data, GError **err)
+{
+    Session *s = data;
+    bool denied = false;
+    (void)err;
+    if (fifo_has_reader(&s->fifo_st, 0, &denied) || denied) {
+        return WAIT_DONE;
+    }
+    wait_detail(w, "%s (%s)", w->what, s->fifo_path);
+    return WAIT_PENDING;
+}
+
+/* QEMU's open succeeded at once (our probe is a reader); make sure the
+ * tool really reads the FIFO before the workload runs. */
+static WaitPoll poll_tool_opened(Wait *w, void *data, GError **err)
+{
+    Session *s = data;
+    (void)w, (void)err;
+    return analysis_has_open(&s->tool, &s->fifo_st) ? WAIT_DONE
+                                                    : WAIT_PENDING;
+}
+
+bool enable_tracing(Session *s, GError **err)
+{
+    if (!s->tracing) {
+        return true;
+    }
+    debug_msg("enabling GMBEOO, output %s", s->fifo_path);
+    g_autoptr(JsonObject) args = json_object_new();
+    json_object_set_string_member(args, "path", s->fifo_path);
+    json_object_set_int_member(args, "log-of-block-len",
+                               s->o->log_of_block_len);
+    json_object_set_int_member(args, "log-of-tracing-ratio",
+                               s->o->log_of_tracing_ratio);
+    json_object_set_boolean_member(args, "trace-only-cpl3",
+                                   s->o->trace_only_cpl3);
+    if (!qmp_do(s, "gmbeoo-enable", args, NULL, err) ||
+        !wait_output_state(s, "open", "QEMU to open the trace FIFO", err)) {
+        return false;
+    }
+    if (s->o->mode == TRACE_TO_FIFO) {
+        return session_wait(s, "a reader of trace_fifo_path to open it",
+                            s->protocol_us, 20 * 1000, poll_user_reader, s,
+                            err);
+    }
+    debug_msg("waiting for the analysis tool to open the trace FIFO");
+    return session_wait(s, "the analysis tool to open the trace FIFO",
+                        s->protocol_us, 5 * 1000, poll_tool_opened, s, err);
+}
+
+bool close_trace_output(Session *s, GError **err)
+{
+    if (!s->tracing) {
+        return true;
+    }
+    debug_msg("closing the trace output");
+    return qmp_do(s, "gmbeoo-close-output", NULL, NULL, err) &&
+           wait_output_state(s, "closed",
+                             "QEMU to write out the ring and close the trace "
+                             "output", err);
+}
+
+typedef struct Drain {
+    Session *s;
+    int last;
+} Drain;
+
+static WaitPoll poll_drained(Wait *w, void *data, GError **err)
+{
+    Drain *d = data;
+    int unread = 0;
+    (void)err;
+    if (ioctl(d->s->fifo_probe, FIONREAD, &unread) != 0) {
+        unread = 0;
+    }
+    if (unread == 0) {
+        return WAIT_DONE;
+    }
+    if (unread != d->last) {
+        d->last = unread;
+        wait_progress(w);
+    }
+    wait_detail(w, "%s (%d bytes left unread)", w->what, unread);
+    return WAIT_PENDING;
+}
+
+/* The pipe is empty; a tool may still be counting its last read. */
+static WaitPoll poll_tool_closed(Wait *w, void *data, GError **err)
+{
+    Session *s = data;
+    (void)w, (void)err;
+    return analysis_has_open(&s->tool, &s->fifo_st) &&
+           child_alive(&s->tool.child) ? WAIT_PENDING : WAIT_DONE;
+}
+
+bool wait_reader_drained(Session *s, GError **err)
+{
+    if (!s->tracing) {
+        return true;
+    }
+    debug_msg("waiting for the reader to drain the trace FIFO");
+    Drain d = { .s = s, .last = -1 };
+    if (!session_wait(s, "the trace reader to read the rest of the FIFO",
+                      s->protocol_us, 2 * 1000, poll_drained, &d, err)) {
+        return false;
+    }
+    close(s->fifo_probe);
+    s->fifo_probe = -1;
+    /* Give it until it closes the FIFO (it saw EOF), at most a moment: not
+     * closing is not an error. */
+    if (s->tool_started) {
+        Wait w = {
+            .what = "the analysis tool to close the trace FIFO",
+            .span_us = G_USEC_PER_SEC / 2, .step_us = 5 * 1000,
+            .wake_fd = -1, .poll = poll_tool_closed, .data = s,
+        };
+        g_autoptr(GError) e = NULL;
+        wait_until(&w, &e);
+    }
+    return true;
+}
+
+bool collect_analysis_output(Session *s, GError **err)
+{
+    if (!s->tool_started) {
+        return true;
+    }
+    debug_msg("sending SIGUSR1 to the analysis tool");
+    if (!child_alive(&s->tool.child)) {
+        /* It may have printed its block already; look before failing. */
+        child_output_pump(&s->tool.out);
+    } else {
+        kill(s->tool.child.pid, SIGUSR1);
+    }
+    g_autofree char *junk = NULL;
+    if (!expect_from_tool(s, MARKER_OUTPUT_BEGIN, s->protocol_us, &junk,
+                          err) ||
+        !expect_from_tool(s, MARKER_OUTPUT_END, s->protocol_us,
+                          &s->result.analysis_output, err)) {
+        return false;
+    }
+    s->tool_started = false;    /* its exit is expected from now on */
+    analysis_finish(&s->tool, 5 * G_USEC_PER_SEC);
+    return true;
+}
+
+bool query_trace_info(Session *s, GError **err)
+{
+    if (!s->tracing || !s->o->print_trace_info) {
+        return true;
+    }
+    s->result.trace_info = query_gmbeoo(s, err);
+    return s->result.trace_info != NULL;
+}
+
