@@ -34,21 +34,26 @@ JSON_GLIB_LIBS = $(call pkg_config,JSON_GLIB_LIBS,--libs json-glib-1.0 gio-2.0)
 .PHONY: all deps check run bench bench-quick install clean distclean
 all: deps qemu tracer tools guest
 
-# Install what is missing; as non-root, print the exact command instead.
-deps: $(BUILD)/.deps-ok
-$(BUILD)/.deps-ok: Makefile
-	@missing=$$(for p in $(DEB_PACKAGES); do \
+# $(call deb_install,PACKAGES,WHO): a recipe line that installs the
+# Debian packages of PACKAGES that are missing; as non-root it prints the
+# exact command instead and fails.  WHO prefixes its messages.
+deb_install = @missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${db:Status-Abbrev}' "$$p" 2>/dev/null | grep -q '^ii' || echo "$$p"; \
 	done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" != 0 ]; then \
-			echo "memory_tracer: missing Debian packages; run as root:" >&2; \
+			echo "$(2): missing Debian packages; run as root:" >&2; \
 			echo "  apt-get update && apt-get install -y" $$missing >&2; \
 			exit 1; \
 		fi; \
-		echo "deps: installing" $$missing; \
+		echo "$(2): installing" $$missing; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
+
+# Install what is missing; as non-root, print the exact command instead.
+deps: $(BUILD)/.deps-ok
+$(BUILD)/.deps-ok: Makefile
+	$(call deb_install,$(DEB_PACKAGES),memory_tracer)
 	@mkdir -p $(BUILD) && touch $@
 
 include qemu/qemu.mk

@@ -33,18 +33,7 @@ BENCH_TOOLS := $(BENCH_OUT)/drain $(BENCH_OUT)/pipe_ceiling \
 .PHONY: bench bench-quick bench-tools bench-deps bench-stock bench-profile
 
 bench-deps:
-	@missing=$$(for p in $(BENCH_PACKAGES); do \
-		dpkg-query -W -f='$${db:Status-Abbrev}' "$$p" 2>/dev/null | grep -q '^ii' || echo "$$p"; \
-	done); \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" != 0 ]; then \
-			echo "bench: missing Debian packages; run as root:" >&2; \
-			echo "  apt-get update && apt-get install -y" $$missing >&2; \
-			exit 1; \
-		fi; \
-		echo "bench: installing" $$missing; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
-	fi
+	$(call deb_install,$(BENCH_PACKAGES),bench)
 
 bench-tools: $(BENCH_TOOLS)
 

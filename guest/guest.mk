@@ -55,7 +55,6 @@ $(BUILD)/tests/guest/serial_smoke: tests/guest/serial_smoke.c $(LIBMT)
 	@mkdir -p $(@D)
 	$(CC) $(LIB_CFLAGS) -o $@ $< $(LIBMT) $(LIBMT_LIBS)
 
-CHECK_PROGRAMS += $(BUILD)/tests/guest/serial_smoke
 CHECK_DEPS += $(BUILD)/tests/workloads/hello $(GUEST_CONF)
 # The unit test that runs the real helper on a pty.
 $(BUILD)/tests/unit/test_guest_helper: $(GUEST_HELPER)

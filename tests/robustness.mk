@@ -66,17 +66,7 @@ $(FUZZ_BUILD)/fuzz_qmp_client: tests/fuzz/fuzz_qmp_client.c $(FUZZ_QMP_SRCS) lib
 
 .PHONY: fuzz fuzz-deps fuzz-build
 fuzz-deps:
-	@missing=$$(for p in $(FUZZ_PACKAGES); do \
-		dpkg-query -W -f='$${db:Status-Abbrev}' "$$p" 2>/dev/null | grep -q '^ii' || echo "$$p"; \
-	done); \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" != 0 ]; then \
-			echo "fuzz: missing Debian packages; run as root:" >&2; \
-			echo "  apt-get update && apt-get install -y" $$missing >&2; \
-			exit 1; \
-		fi; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
-	fi
+	$(call deb_install,$(FUZZ_PACKAGES),fuzz)
 fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-deps
 	@$(MAKE) --no-print-directory fuzz-build

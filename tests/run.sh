@@ -3,8 +3,9 @@
 #
 # The test runner behind `make check`.
 #
-# A test is an executable file: tests/<group>/*.sh, or a compiled program
-# listed in build/tests/<group>/*.  It prints one line per case:
+# The tests are listed in tests/tests.list (a script of the source tree, or
+# a compiled program under build/); a listed test that is missing or not
+# executable fails.  A test prints one line per case:
 #     PASS: <name>
 #     FAIL: <name>: <why>
 #     SKIP: <name>: <why>
@@ -25,17 +26,26 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/mt-tests.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 
 files=()
-for g in "${groups[@]}"; do
-    for f in "$top/tests/$g"/*.sh "$BUILD/tests/$g"/*; do
-        [ -f "$f" ] && [ -x "$f" ] && files+=("$f")
+while read -r t _; do
+    case $t in ''|'#'*) continue ;; esac
+    g=${t#build/}; g=${g#tests/}; g=${g%%/*}
+    for want in "${groups[@]}"; do
+        if [ "$g" = "$want" ]; then
+            case $t in build/*) files+=("$BUILD/${t#build/}") ;; *) files+=("$top/$t") ;; esac
+        fi
     done
-done
+done < "$top/tests/tests.list"
 
 run_one() {
     local f=$1 log=$2 rc start end
     start=$(date +%s)
-    (cd "$top" && timeout --kill-after=10 "$per_test_timeout" "$f") >"$log" 2>&1
-    rc=$?
+    if [ -f "$f" ] && [ -x "$f" ]; then
+        (cd "$top" && timeout --kill-after=10 "$per_test_timeout" "$f") >"$log" 2>&1
+        rc=$?
+    else
+        echo "FAIL: ${f#"$top/"}: listed in tests/tests.list but not built (make check builds it)" >"$log"
+        rc=1
+    fi
     end=$(date +%s)
     echo "$rc $((end - start))" > "$log.rc"
 }
