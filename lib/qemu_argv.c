@@ -27,18 +27,41 @@ static void take(GPtrArray *a, char *s)
     g_ptr_array_add(a, s);
 }
 
-GStrv guest_conf_qemu_argv(const GuestConf *c, const GuestQemuSetup *s)
+/* "-chardev socket,id=@id,path=@path,server=on,wait=off": QEMU listens. */
+static void add_listening_socket(GPtrArray *a, const char *id,
+                                 const char *path)
+{
+    g_autofree char *p = escape_commas(path);
+    add(a, "-chardev");
+    take(a, g_strdup_printf("socket,id=%s,path=%s,server=on,wait=off", id,
+                            p));
+}
+
+/* The emulator and its firmware: how every command line starts. */
+static GPtrArray *start(const GuestQemuSetup *s)
 {
     GPtrArray *a = g_ptr_array_new();
-    g_autofree char *image = escape_commas(s->image ? s->image : c->image);
-    g_autofree char *qmp = escape_commas(s->qmp_socket);
-    g_autofree char *ser = escape_commas(s->serial_socket);
-
     add(a, s->qemu);
     if (s->firmware_dir) {
         add(a, "-L");
         add(a, s->firmware_dir);
     }
+    return a;
+}
+
+/* The QMP monitor on its socket: how every command line ends. */
+static void add_qmp(GPtrArray *a, const GuestQemuSetup *s)
+{
+    add_listening_socket(a, "mtqmp", s->qmp_socket);
+    add(a, "-mon");
+    add(a, "chardev=mtqmp,mode=control");
+}
+
+GStrv guest_conf_qemu_argv(const GuestConf *c, const GuestQemuSetup *s)
+{
+    GPtrArray *a = start(s);
+    g_autofree char *image = escape_commas(s->image ? s->image : c->image);
+
     add(a, "-nodefaults");
     add(a, "-no-user-config");
     add(a, "-display");
@@ -67,9 +90,7 @@ GStrv guest_conf_qemu_argv(const GuestConf *c, const GuestQemuSetup *s)
     take(a, g_strdup_printf("if=%s,id=mtdisk,file=%s,format=qcow2",
                             c->drive_if ? c->drive_if : "none", image));
     gboolean virtio = c->channel && strcmp(c->channel, "virtconsole") == 0;
-    add(a, "-chardev");
-    take(a, g_strdup_printf("socket,id=mtserial,path=%s,server=on,wait=off",
-                            ser));
+    add_listening_socket(a, "mtserial", s->serial_socket);
     if (virtio) {
         add(a, "-chardev");
         add(a, "null,id=mtnull");
@@ -95,11 +116,7 @@ GStrv guest_conf_qemu_argv(const GuestConf *c, const GuestQemuSetup *s)
         add(a, "virtconsole,bus=mtvirtio.0,chardev=mtserial,"
                "name=memory_tracer");
     }
-    add(a, "-chardev");
-    take(a, g_strdup_printf("socket,id=mtqmp,path=%s,server=on,wait=off",
-                            qmp));
-    add(a, "-mon");
-    add(a, "chardev=mtqmp,mode=control");
+    add_qmp(a, s);
     if (s->loadvm) {
         add(a, "-loadvm");
         add(a, c->snapshot);
@@ -115,16 +132,9 @@ GStrv guest_conf_qemu_argv(const GuestConf *c, const GuestQemuSetup *s)
 GStrv plain_image_qemu_argv(const GuestQemuSetup *s, long memory_mb,
                             const char *snapshot)
 {
-    GPtrArray *a = g_ptr_array_new();
+    GPtrArray *a = start(s);
     g_autofree char *image = escape_commas(s->image);
-    g_autofree char *ser = escape_commas(s->serial_socket);
-    g_autofree char *qmp = escape_commas(s->qmp_socket);
 
-    add(a, s->qemu);
-    if (s->firmware_dir) {
-        add(a, "-L");
-        add(a, s->firmware_dir);
-    }
     add(a, "-m");
     take(a, g_strdup_printf("%ld", memory_mb));
     add(a, "-drive");
@@ -133,16 +143,10 @@ GStrv plain_image_qemu_argv(const GuestQemuSetup *s, long memory_mb,
     add(a, "none");
     add(a, "-monitor");
     add(a, "none");
-    add(a, "-chardev");
-    take(a, g_strdup_printf("socket,id=mtserial,path=%s,server=on,wait=off",
-                            ser));
+    add_listening_socket(a, "mtserial", s->serial_socket);
     add(a, "-serial");
     add(a, "chardev:mtserial");
-    add(a, "-chardev");
-    take(a, g_strdup_printf("socket,id=mtqmp,path=%s,server=on,wait=off",
-                            qmp));
-    add(a, "-mon");
-    add(a, "chardev=mtqmp,mode=control");
+    add_qmp(a, s);
     add(a, "-loadvm");
     add(a, snapshot);
     g_ptr_array_add(a, NULL);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests of lib/guestconf.c: save/load round trip with relative
- * paths, rejected keys and values, and the composed QEMU command line.
+ * paths, rejected keys and values, and the composed QEMU command lines
+ * (lib/qemu_argv.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -134,6 +135,23 @@ int main(void)
               !argv_has(argv, "-loadvm", NULL));
     } else {
         CHECK("an image without kernel boots from its disk", FALSE);
+    }
+
+    {
+        GuestQemuSetup s = {
+            .qemu = "/q", .firmware_dir = "/fw", .image = "/run/a,b.qcow2",
+            .qmp_socket = "/run/qmp", .serial_socket = "/run/ser",
+        };
+        g_auto(GStrv) argv = plain_image_qemu_argv(&s, 1024, "snap");
+        g_autofree char *cmd = g_strjoinv(" ", argv);
+        CHECK("argv: a plain image is started the original's way",
+              strcmp(cmd, "/q -L /fw -m 1024 -drive "
+                     "file=/run/a,,b.qcow2,if=ide,index=0,media=disk "
+                     "-display none -monitor none -chardev "
+                     "socket,id=mtserial,path=/run/ser,server=on,wait=off "
+                     "-serial chardev:mtserial -chardev "
+                     "socket,id=mtqmp,path=/run/qmp,server=on,wait=off "
+                     "-mon chardev=mtqmp,mode=control -loadvm snap") == 0);
     }
 
     g_autofree char *src = g_build_filename(dir, "src", NULL);
