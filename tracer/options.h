@@ -73,6 +73,11 @@ bool options_parse(Options *o, int argc, char **argv, OptionsError *error);
 bool options_validate(Options *o, OptionsError *error);
 
 void options_clear(Options *o);
+
+/* Fill @e (exit code @code, the message) and return false (options.c and
+ * options_validate.c call it by the short name fail()). */
+bool options_fail(OptionsError *e, int code, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
 void options_error_clear(OptionsError *e);
 
 /* The --help text. */

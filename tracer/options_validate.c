@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * options_validate(): the checks that look at the file system, in the
+ * original's order and words, and the paths they resolve (the emulator,
+ * its firmware, the embedded guest and a guest.conf beside a given image).
+ */
+#include "options.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "guestconf.h"
+#include "vm.h"
+
+#define fail options_fail
+
+/* Like Python's os.path.realpath: resolve what exists, else make absolute. */
+static char *real_path(const char *path)
+{
+    char *r = realpath(path, NULL);
+    if (r) {
+        char *copy = g_strdup(r);
+        free(r);
+        return copy;
+    }
+    return g_canonicalize_filename(path, NULL);
+}
+
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool is_executable_file(const char *path)
+{
+    return is_file(path) && access(path, X_OK) == 0;
+}
+
+static bool check_file(const char *arg_name, char **path, OptionsError *e)
+{
+    char *abs = real_path(*path);
+    g_free(*path);
+    *path = abs;
+    if (!is_file(abs)) {
+        return fail(e, 1, "%s must be a file path, but %s isn't.", arg_name,
+                    abs);
+    }
+    return true;
+}
+
+char *options_self_dir(void)
+{
+    char *exe = g_file_read_link("/proc/self/exe", NULL);
+    if (!exe) {
+        return NULL;
+    }
+    char *dir = g_path_get_dirname(exe);
+    g_free(exe);
+    return dir;
+}
+
+/* The emulator inside a user-given QEMU path: the binary itself, or a
+ * build/install tree holding it. */
+static char *find_emulator(const char *path)
+{
+    static const char *const subdirs[] = {
+        ".", "bin", "build", "x86_64-softmmu", "build/x86_64-softmmu",
+        "build/bin",
+    };
+    if (is_executable_file(path)) {
+        return g_strdup(path);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(subdirs); i++) {
+        char *p = g_build_filename(path, subdirs[i], "qemu-system-x86_64",
+                                   NULL);
+        if (is_executable_file(p)) {
+            char *abs = real_path(p);
+            g_free(p);
+            return abs;
+        }
+        g_free(p);
+    }
+    return NULL;
+}
+
+/* The embedded guest: build/guest beside build/bin, or an installed
+ * PREFIX/share/memory_tracer/guest beside PREFIX/bin. */
+static bool locate_embedded(Options *o, OptionsError *e)
+{
+    g_autofree char *self = options_self_dir();
+    if (!self) {
+        return fail(e, 1, "cannot find memory_tracer's own location "
+                    "(/proc/self/exe), so the embedded guest cannot be "
+                    "located; give the three positional arguments.");
+    }
+    const char *const guest_dirs[] = {
+        "../guest", "../share/memory_tracer/guest",
+    };
+    const char *const qemu_dirs[] = {
+        ".", "../libexec/memory_tracer",
+    };
+    char *guest_dir = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(guest_dirs) && !guest_dir; i++) {
+        char *d = g_build_filename(self, guest_dirs[i], NULL);
+        char *img = g_build_filename(d, "guest.qcow2", NULL);
+        if (is_file(img)) {
+            guest_dir = real_path(d);
+        }
+        g_free(img);
+        g_free(d);
+    }
+    if (!guest_dir) {
+        char *d = g_build_filename(self, "../guest/guest.qcow2", NULL);
+        char *abs = real_path(d);
+        g_free(d);
+        fail(e, 1, "guest_image_path must be a file path, but %s isn't. "
+             "(No positional arguments were given, so the embedded guest is "
+             "used; build it with `make`.)", abs);
+        g_free(abs);
+        return false;
+    }
+    o->guest_image_path = g_build_filename(guest_dir, "guest.qcow2", NULL);
+    o->guest_conf_path = g_build_filename(guest_dir, "guest.conf", NULL);
+    g_free(guest_dir);
+    o->snapshot_name = g_strdup(GUEST_DEFAULT_SNAPSHOT);
+    for (size_t i = 0; i < G_N_ELEMENTS(qemu_dirs) && !o->qemu_binary; i++) {
+        char *p = g_build_filename(self, qemu_dirs[i], "qemu-system-x86_64",
+                                   NULL);
+        if (is_executable_file(p)) {
+            o->qemu_binary = real_path(p);
+        }
+        g_free(p);
+    }
+    if (!o->qemu_binary) {
+        char *abs = real_path(self);
+        fail(e, 1, "qemu_with_GMBEOO_path must be a dir path, but %s isn't "
+             "a dir holding qemu-system-x86_64. (No positional arguments "
+             "were given, so the built emulator is used; build it with "
+             "`make`.)", abs);
+        g_free(abs);
+        return false;
+    }
+    o->qemu_with_GMBEOO_path = g_path_get_dirname(o->qemu_binary);
+    o->embedded_guest = true;
+    return true;
+}
+
+bool options_validate(Options *o, OptionsError *e)
+{
+    memset(e, 0, sizeof(*e));
+    bool use_qemu = o->mode != TRACE_NATIVE;
+
+    /* Pure argument checks first, then the file system. */
+    if (use_qemu) {
+        if (o->log_of_block_len < 0 || o->log_of_block_len > 64) {
+            return fail(e, 1, "log_of_GMBE_block_len must be in range "
+                        "[0, 64], but %ld isn't.", o->log_of_block_len);
+        }
+        if (o->log_of_tracing_ratio < 0 || o->log_of_tracing_ratio > 64) {
+            return fail(e, 1, "log_of_GMBE_tracing_ratio must be in range "
+                        "[0, 64], but %ld isn't.", o->log_of_tracing_ratio);
+        }
+        long sum = o->log_of_block_len + o->log_of_tracing_ratio;
+        if (sum > 64) {
+            return fail(e, 1, "log_of_GMBE_block_len + "
+                        "log_of_GMBE_tracing_ratio must be in range [0, 64], "
+                        "but %ld + %ld = %ld isn't.", o->log_of_block_len,
+                        o->log_of_tracing_ratio, sum);
+        }
+        if (o->has_guest_ram &&
+            (o->guest_ram_mb <= 0 || o->guest_ram_mb > 1024 * 1024)) {
+            return fail(e, 1, "guest_RAM_in_MBs must be a positive number of "
+                        "MiB, but %ld isn't.", o->guest_ram_mb);
+        }
+    }
+
+    if (use_qemu) {
+        if (!o->guest_image_path) {
+            if (!locate_embedded(o, e)) {
+                return false;
+            }
+        } else {
+            if (!check_file("guest_image_path", &o->guest_image_path, e)) {
+                return false;
+            }
+            /* An image made by our builder has its guest.conf beside it:
+             * the snapshot only restores with that machine setup. */
+            g_autofree char *dir = g_path_get_dirname(o->guest_image_path);
+            char *conf = g_build_filename(dir, "guest.conf", NULL);
+            if (is_file(conf)) {
+                o->guest_conf_path = conf;
+            } else {
+                g_free(conf);
+            }
+            char *abs = real_path(o->qemu_with_GMBEOO_path);
+            g_free(o->qemu_with_GMBEOO_path);
+            o->qemu_with_GMBEOO_path = abs;
+            if (!is_dir(abs) && !is_executable_file(abs)) {
+                return fail(e, 1, "qemu_with_GMBEOO_path must be a dir path, "
+                            "but %s isn't.", abs);
+            }
+            o->qemu_binary = find_emulator(abs);
+            if (!o->qemu_binary) {
+                return fail(e, 1, "qemu_with_GMBEOO_path must be a dir path, "
+                            "but %s isn't a dir holding qemu-system-x86_64 "
+                            "(looked in it and in its bin/, build/ and "
+                            "x86_64-softmmu/).", abs);
+            }
+        }
+        if (!o->firmware_dir) {
+            o->firmware_dir = vm_find_firmware(o->qemu_binary);
+        }
+        if (!o->has_guest_ram && !o->guest_conf_path) {
+            o->guest_ram_mb = GUEST_DEFAULT_MEMORY_MB;
+        }
+        if (o->snapshot_name[0] == '\0') {
+            return fail(e, 1, "snapshot_name must not be empty.");
+        }
+    }
+    if (o->workload_path_on_host &&
+        !check_file("workload_path_on_host", &o->workload_path_on_host, e)) {
+        return false;
+    }
+    if (o->workload_path_on_guest && o->workload_path_on_guest[0] == '\0') {
+        return fail(e, 1, "workload_path_on_guest must be a file path, but "
+                    "the empty string isn't.");
+    }
+    if (o->mode == TRACE_TO_ANALYSIS_TOOL) {
+        if (!check_file("analysis_tool_path", &o->analysis_tool_path, e)) {
+            return false;
+        }
+        if (access(o->analysis_tool_path, X_OK) != 0) {
+            return fail(e, 1, "analysis_tool_path must be an executable file, "
+                        "but %s isn't executable.", o->analysis_tool_path);
+        }
+    }
+    if (o->mode == TRACE_TO_FIFO) {
+        char *abs = real_path(o->trace_fifo_path);
+        g_free(o->trace_fifo_path);
+        o->trace_fifo_path = abs;
+        struct stat st;
+        if (stat(abs, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+            return fail(e, 1, "trace_fifo_path must be a fifo path, but %s "
+                        "isn't.", abs);
+        }
+    }
+    if (o->has_timeout && !(o->timeout > 0)) {
+        return fail(e, 1, "timeout must be a positive number of seconds, but "
+                    "%g isn't.", o->timeout);
+    }
+    return true;
+}
