@@ -70,13 +70,6 @@ static bool expect(Native *n, const char *text, gint64 span_us, char **before,
     }
 }
 
-static gint64 workload_span(void)
-{
-    const char *v = g_getenv("MEMORY_TRACER_WORKLOAD_DEADLINE");
-    double secs = v && *v ? g_ascii_strtod(v, NULL) : 0;
-    return (gint64)((secs > 0 ? secs : 86400) * G_USEC_PER_SEC);
-}
-
 static bool run(Native *n, const Options *o, const char *dir, RunResult *res,
                 GError **err)
 {
@@ -103,7 +96,8 @@ static bool run(Native *n, const Options *o, const char *dir, RunResult *res,
     if (!ok) {
         return false;
     }
-    gint64 span = workload_span();
+    gint64 span = runtime_env_seconds("MEMORY_TRACER_WORKLOAD_DEADLINE",
+                                      86400);
     g_autofree char *info = NULL;
     if (!expect(n, MARKER_INFO_BEGIN, span, NULL, err) ||
         !expect(n, MARKER_INFO_END, span, &info, err) ||

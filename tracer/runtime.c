@@ -103,3 +103,17 @@ void runtime_dir_remove(const char *dir)
         remove_tree_at(AT_FDCWD, dir);
     }
 }
+
+gint64 runtime_env_seconds(const char *name, double fallback)
+{
+    const char *v = g_getenv(name);
+    double secs = fallback;
+    if (v && *v) {
+        char *end;
+        double d = g_ascii_strtod(v, &end);
+        if (*end == '\0' && d > 0) {
+            secs = d;
+        }
+    }
+    return (gint64)(secs * G_USEC_PER_SEC);
+}

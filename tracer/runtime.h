@@ -21,6 +21,10 @@ int runtime_interrupted(void);
 /* Readable once a stop signal arrived (for poll()). */
 int runtime_signal_fd(void);
 
+/* The deadline (in us) the environment variable @name gives in seconds (a
+ * positive number), else @fallback seconds. */
+gint64 runtime_env_seconds(const char *name, double fallback);
+
 /* Create the directory; NULL with @err on failure. */
 char *runtime_dir_create(GError **err);
 

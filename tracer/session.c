@@ -24,20 +24,6 @@
 #include "run.h"
 #include "runtime.h"
 
-static gint64 env_seconds(const char *name, double fallback)
-{
-    const char *v = g_getenv(name);
-    double secs = fallback;
-    if (v && *v) {
-        char *end;
-        double d = g_ascii_strtod(v, &end);
-        if (*end == '\0' && d > 0) {
-            secs = d;
-        }
-    }
-    return (gint64)(secs * G_USEC_PER_SEC);
-}
-
 gint64 deadline_in(gint64 us)
 {
     return g_get_monotonic_time() + us;
@@ -246,9 +232,12 @@ int session_run(Options *o)
         .o = o,
         .tracing = o->mode == TRACE_TO_ANALYSIS_TOOL ||
                    o->mode == TRACE_TO_FIFO,
-        .startup_us = env_seconds("MEMORY_TRACER_STARTUP_DEADLINE", 300),
-        .protocol_us = env_seconds("MEMORY_TRACER_PROTOCOL_DEADLINE", 60),
-        .workload_us = env_seconds("MEMORY_TRACER_WORKLOAD_DEADLINE", 86400),
+        .startup_us = runtime_env_seconds("MEMORY_TRACER_STARTUP_DEADLINE",
+                                          300),
+        .protocol_us = runtime_env_seconds("MEMORY_TRACER_PROTOCOL_DEADLINE",
+                                           60),
+        .workload_us = runtime_env_seconds("MEMORY_TRACER_WORKLOAD_DEADLINE",
+                                           86400),
         .fifo_probe = -1,
         .tool = { .out = { .fd = -1 } },
     };
