@@ -3,10 +3,11 @@
 # The embedded guest: build/guest/{guest.qcow2,vmlinuz,initrd.img,guest.conf}
 # with the snapshot ready_for_memory_tracer.  See guest/README.md.
 #
-# Rebuilt when the helper, /init, the initramfs script, the builder or the
-# settings below change.  The QEMU binary is only an order-only prerequisite:
-# the tracing patches add no migration state, so a rebuilt QEMU still loads
-# the snapshot; `make guest-rebuild` forces a new one.
+# Rebuilt when the helper, /init, the initramfs script, the builder, the
+# guest's settings (lib/guestconf.h) or its QEMU command line change.  The
+# QEMU binary is only an order-only prerequisite: the tracing patches add no
+# migration state, so a rebuilt QEMU still loads the snapshot;
+# `make guest-rebuild` forces a new one.
 
 GUEST_DIR := $(BUILD)/guest
 GUEST_WORK := $(GUEST_DIR)/work
