@@ -13,9 +13,10 @@ $(BUILD)/tests/workloads/gmbeoo_medium_workload: tests/workloads/gmbeoo_long_wor
 	$(MUSL_CC) $(GUEST_CFLAGS) -DPASSES=500 -DSPIN=0 -o $@ $<
 
 # Not a test itself: it lives outside the test group directories.
-$(BUILD)/tests/gmbeoo/gmbeoo_count: tests/guest/gmbeoo_count.c include/gmbeoo/record.h | deps
+$(BUILD)/tests/gmbeoo/gmbeoo_count: tests/guest/gmbeoo_count.c include/gmbeoo/record.h \
+		$(LIBMT) | deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -Iinclude -o $@ $<
+	$(CC) $(LIB_CFLAGS) -o $@ $< $(LIBMT) $(LIBMT_LIBS)
 
 CHECK_DEPS += $(GMBEOO_WORKLOADS) $(BUILD)/tests/gmbeoo/gmbeoo_count
 

@@ -1,19 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * gmbeoo_dump: decode a GMBEOO record stream (include/gmbeoo/record.h) to
- * text or CSV, or summarise it.
+ * text, CSV or DineroIV input, or summarise it.
  *
- *   gmbeoo_dump [--csv] [--limit N] [--summary] [FILE]
+ *   gmbeoo_dump [--summary | --csv | --din] [--limit N]
+ *               [--format gmbeoo16|compact8|extended32] [--cr3 X] [FILE]
  *
- * FILE may be a regular file, a FIFO (e.g. --trace_fifo_path's) or "-"
- * (the default: stdin).  Text lines look like
+ * FILE may be a FIFO (e.g. --trace_fifo_path's), a raw record file, a trace
+ * file (memory_tracer --trace_file_path) or "-" (the default: stdin); which
+ * one is detected.  The record format is the trace file header's, else
+ * --format, else $GMBEOO_RECORD_FORMAT, else gmbeoo16.
+ *
+ * Text lines look like
  *   store  size=4 cpl=3 le 0x00007ffd5c1e2a10
- * with "sx" after the size for sign-extending loads; CSV has the columns
- * kind,size,sign_extend,endianness,cpl,address.  --summary prints counts
- * by kind, by cpl and by size instead of the records.
+ * with "sx" after the size for sign-extending loads (extended32 adds vcpu,
+ * cr3, paddr and pc).  --csv has a header line and the columns
+ * vaddr,paddr,pc,size,sign_extend,store,cpl,vcpu,cr3 that the format has.
+ * --din prints DineroIV's "label address" lines (0 read, 1 write, address
+ * in hex without 0x), one per record.  --summary prints counts by kind,
+ * cpl and size.  --cr3 keeps the records of one address space (extended32).
+ * Drop markers are reported (a text line, or a note on stderr for --csv and
+ * --din), never printed as accesses.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <glib.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,84 +31,211 @@
 
 #include "gmbeoo/record.h"
 #include "msg.h"
+#include "record_stream.h"
 
-#define READ_BLOCK (1 << 20)
-
-static gboolean opt_csv, opt_summary;
+static gboolean opt_csv, opt_summary, opt_din;
 static gint64 opt_limit = -1;
+static char *opt_format, *opt_cr3;
 
 static const GOptionEntry entries[] = {
     { "csv", 0, 0, G_OPTION_ARG_NONE, &opt_csv, "print CSV", NULL },
+    { "din", 0, 0, G_OPTION_ARG_NONE, &opt_din,
+      "print DineroIV input (label address: 0 read, 1 write)", NULL },
     { "limit", 'n', 0, G_OPTION_ARG_INT64, &opt_limit,
       "stop after N records", "N" },
     { "summary", 's', 0, G_OPTION_ARG_NONE, &opt_summary,
       "print counts by kind, cpl and size instead of records", NULL },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &opt_format,
+      "record format of a stream without a header: gmbeoo16 (default), "
+      "compact8 or extended32", "FORMAT" },
+    { "cr3", 0, 0, G_OPTION_ARG_STRING, &opt_cr3,
+      "keep only the records of the address space CR3 X (extended32)", "X" },
     G_OPTION_ENTRY_NULL
 };
 
-typedef struct Summary {
-    guint64 records;
-    guint64 by_kind[2];         /* load, store */
+typedef struct Dump {
+    GmbeooRecordFormat format;
+    bool filter_cr3;
+    guint64 cr3;
+    guint64 done;               /* records printed or counted */
+    GString *out;
+    /* summary */
+    guint64 by_kind[2];
     guint64 by_cpl[4];
     guint64 by_size_shift[8];
-    guint64 sign_extend;
-    guint64 big_endian;
-    guint64 invalid;            /* valid bit clear: not a GMBEOO stream? */
-} Summary;
+    guint64 by_vcpu[256];
+    guint64 sign_extend, big_endian;
+    guint64 markers, dropped;
+    GHashTable *cr3s;           /* extended32: address spaces seen */
+} Dump;
 
-static void print_record(const GmbeooRecord *r, GString *out)
+static void flush_out(Dump *d, bool force)
 {
-    const char *kind = gmbeoo_is_store(r->word0) ? "store" : "load";
-    unsigned size = gmbeoo_size_bytes(r->word0);
-    unsigned cpl = gmbeoo_cpl(r->word0);
-    gboolean sx = gmbeoo_is_sign_extend(r->word0);
-    const char *endian = gmbeoo_is_big_endian(r->word0) ? "be" : "le";
-    if (opt_csv) {
-        g_string_append_printf(out, "%s,%u,%d,%s,%u,0x%016" PRIx64 "\n",
-                               kind, size, sx, endian, cpl, r->vaddr);
-    } else {
-        g_string_append_printf(out, "%-6s size=%u%s cpl=%u %s 0x%016" PRIx64
-                               "\n", kind, size, sx ? " sx" : "", cpl,
-                               endian, r->vaddr);
+    if (force || d->out->len > (1 << 16) - 512) {
+        fwrite(d->out->str, 1, d->out->len, stdout);
+        g_string_truncate(d->out, 0);
     }
 }
 
-static void add_to_summary(Summary *s, const GmbeooRecord *r)
+static void csv_header(Dump *d)
 {
-    s->records++;
-    s->by_kind[gmbeoo_is_store(r->word0)]++;
-    s->by_cpl[gmbeoo_cpl(r->word0)]++;
-    s->by_size_shift[gmbeoo_size_shift(r->word0)]++;
-    s->sign_extend += gmbeoo_is_sign_extend(r->word0);
-    s->big_endian += gmbeoo_is_big_endian(r->word0);
-    s->invalid += !gmbeoo_is_valid(r->word0);
+    g_string_append(d->out, "vaddr");
+    if (d->format == GMBEOO_FORMAT_EXTENDED32) {
+        g_string_append(d->out, ",paddr,pc");
+    }
+    g_string_append(d->out, ",size,sign_extend,store,cpl");
+    if (d->format != GMBEOO_FORMAT_COMPACT8) {
+        g_string_append(d->out, ",vcpu");
+    }
+    if (d->format == GMBEOO_FORMAT_EXTENDED32) {
+        g_string_append(d->out, ",cr3");
+    }
+    g_string_append_c(d->out, '\n');
 }
 
-static void print_summary(const Summary *s, gsize trailing)
+static void print_access(Dump *d, const GmbeooAccess *a)
 {
-    printf("records: %" G_GUINT64_FORMAT "\n", s->records);
-    printf("load: %" G_GUINT64_FORMAT "\n", s->by_kind[0]);
-    printf("store: %" G_GUINT64_FORMAT "\n", s->by_kind[1]);
+    uint64_t w0 = a->info;
+    unsigned size = gmbeoo_size_bytes(w0);
+    bool sx = gmbeoo_is_sign_extend(w0), store = gmbeoo_is_store(w0);
+    unsigned cpl = gmbeoo_cpl(w0);
+    bool ext = d->format == GMBEOO_FORMAT_EXTENDED32;
+    if (opt_din) {
+        g_string_append_printf(d->out, "%d %" PRIx64 "\n", store, a->vaddr);
+    } else if (opt_csv) {
+        g_string_append_printf(d->out, "0x%" PRIx64, a->vaddr);
+        if (ext) {
+            g_string_append_printf(d->out, ",0x%" PRIx64 ",0x%" PRIx64,
+                                   a->paddr, a->pc);
+        }
+        g_string_append_printf(d->out, ",%u,%d,%d,%u", size, sx, store, cpl);
+        if (d->format != GMBEOO_FORMAT_COMPACT8) {
+            g_string_append_printf(d->out, ",%u", a->vcpu);
+        }
+        if (ext) {
+            g_string_append_printf(d->out, ",0x%" PRIx64, a->cr3);
+        }
+        g_string_append_c(d->out, '\n');
+    } else {
+        g_string_append_printf(d->out, "%-6s size=%u%s cpl=%u %s 0x%016"
+                               PRIx64, store ? "store" : "load", size,
+                               sx ? " sx" : "", cpl,
+                               gmbeoo_is_big_endian(w0) ? "be" : "le",
+                               a->vaddr);
+        if (ext) {
+            g_string_append_printf(d->out, " vcpu=%u cr3=0x%" PRIx64
+                                   " paddr=0x%016" PRIx64 " pc=0x%016"
+                                   PRIx64, a->vcpu, a->cr3, a->paddr, a->pc);
+        }
+        g_string_append_c(d->out, '\n');
+    }
+}
+
+static void count_access(Dump *d, const GmbeooAccess *a)
+{
+    uint64_t w0 = a->info;
+    d->by_kind[gmbeoo_is_store(w0)]++;
+    d->by_cpl[gmbeoo_cpl(w0)]++;
+    d->by_size_shift[gmbeoo_size_shift(w0)]++;
+    d->by_vcpu[a->vcpu]++;
+    d->sign_extend += gmbeoo_is_sign_extend(w0);
+    d->big_endian += gmbeoo_is_big_endian(w0);
+    if (d->format == GMBEOO_FORMAT_EXTENDED32) {
+        g_hash_table_add(d->cr3s, g_memdup2(&a->cr3, sizeof(a->cr3)));
+    }
+}
+
+static bool on_block(const RecordBlock *b, void *opaque)
+{
+    Dump *d = opaque;
+    for (gsize i = 0; i < b->count; i++) {
+        if (opt_limit >= 0 && d->done >= (guint64)opt_limit) {
+            return false;
+        }
+        GmbeooAccess a;
+        gmbeoo_decode_any(&a, b->format, b->data + i * b->record_size);
+        if (!a.valid) {
+            d->markers++;
+            d->dropped += a.dropped;
+            if (opt_summary) {
+                continue;
+            }
+            if (opt_csv || opt_din) {
+                error_msg("%" G_GUINT64_FORMAT " records dropped before "
+                          "record %" G_GUINT64_FORMAT, a.dropped,
+                          b->first_index + i);
+            } else {
+                g_string_append_printf(d->out, "dropped %" G_GUINT64_FORMAT
+                                       " records\n", a.dropped);
+            }
+            continue;
+        }
+        if (d->filter_cr3 && a.cr3 != d->cr3) {
+            continue;
+        }
+        if (opt_summary) {
+            count_access(d, &a);
+        } else {
+            print_access(d, &a);
+        }
+        d->done++;
+    }
+    flush_out(d, false);
+    return true;
+}
+
+static void print_summary(Dump *d, RecordStream *rs, gsize trailing)
+{
+    printf("records: %" G_GUINT64_FORMAT "\n", d->done);
+    printf("load: %" G_GUINT64_FORMAT "\n", d->by_kind[0]);
+    printf("store: %" G_GUINT64_FORMAT "\n", d->by_kind[1]);
     for (int c = 0; c < 4; c++) {
-        if (s->by_cpl[c] || c == 0 || c == 3) {
-            printf("cpl%d: %" G_GUINT64_FORMAT "\n", c, s->by_cpl[c]);
+        if (d->by_cpl[c] || c == 0 || c == 3) {
+            printf("cpl%d: %" G_GUINT64_FORMAT "\n", c, d->by_cpl[c]);
         }
     }
     for (int k = 0; k < 8; k++) {
-        if (s->by_size_shift[k]) {
+        if (d->by_size_shift[k]) {
             printf("size%u: %" G_GUINT64_FORMAT "\n", 1u << k,
-                   s->by_size_shift[k]);
+                   d->by_size_shift[k]);
         }
     }
-    printf("sign_extend: %" G_GUINT64_FORMAT "\n", s->sign_extend);
-    if (s->big_endian) {
-        printf("big_endian: %" G_GUINT64_FORMAT "\n", s->big_endian);
+    printf("sign_extend: %" G_GUINT64_FORMAT "\n", d->sign_extend);
+    if (d->big_endian) {
+        printf("big_endian: %" G_GUINT64_FORMAT "\n", d->big_endian);
     }
-    if (s->invalid) {
-        printf("without_valid_bit: %" G_GUINT64_FORMAT "\n", s->invalid);
+    if (d->by_vcpu[0] != d->done) {
+        for (int v = 0; v < 256; v++) {
+            if (d->by_vcpu[v]) {
+                printf("vcpu%d: %" G_GUINT64_FORMAT "\n", v, d->by_vcpu[v]);
+            }
+        }
+    }
+    if (d->format == GMBEOO_FORMAT_EXTENDED32) {
+        printf("address_spaces: %u\n", g_hash_table_size(d->cr3s));
+    }
+    if (d->markers) {
+        printf("drop_markers: %" G_GUINT64_FORMAT "\n", d->markers);
+        printf("dropped_records: %" G_GUINT64_FORMAT "\n", d->dropped);
     }
     if (trailing) {
         printf("trailing_bytes: %" G_GSIZE_FORMAT "\n", trailing);
+    }
+    const TraceMeta *m = record_stream_meta(rs);
+    if (m || d->format != GMBEOO_FORMAT_GMBEOO16) {
+        printf("record_format: %s\n", gmbeoo_format_name(d->format));
+    }
+    if (m) {
+        printf("source: trace file\n");
+        printf("log_of_GMBE_block_len: %u\n", m->block_len_log);
+        printf("log_of_GMBE_tracing_ratio: %u\n", m->tracing_ratio_log);
+        printf("trace_only_CPL3_code_GMBE: %s\n", m->cpl3_only ? "yes" : "no");
+        printf("guest_image: %s\n", m->guest_image ? m->guest_image : "");
+        printf("snapshot: %s\n", m->snapshot ? m->snapshot : "");
+        printf("workload: %s\n", m->workload ? m->workload : "");
+        printf("memory_tracer_version: %s\n",
+               m->memory_tracer_version ? m->memory_tracer_version : "");
+        printf("qemu_version: %s\n", m->qemu_version ? m->qemu_version : "");
     }
 }
 
@@ -107,70 +243,82 @@ int main(int argc, char **argv)
 {
     msg_set_program("gmbeoo_dump");
     g_autoptr(GOptionContext) ctx = g_option_context_new("[FILE]");
-    g_option_context_set_summary(ctx, "Decode a GMBEOO trace record stream "
-                                 "(16-byte records) from FILE or stdin.");
+    g_option_context_set_summary(ctx, "Decode a GMBEOO record stream (a FIFO, "
+                                 "a raw record file or a trace file) from "
+                                 "FILE or stdin.");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_autoptr(GError) err = NULL;
     if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc > 2) {
         error_msg("%s", err ? err->message : "at most one FILE");
         return 2;
     }
-    int fd = STDIN_FILENO;
-    if (argc == 2 && strcmp(argv[1], "-") != 0) {
-        fd = open(argv[1], O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            perror_msg("cannot open %s", argv[1]);
-            return 1;
-        }
+    if (opt_csv + opt_din + opt_summary > 1) {
+        error_msg("--csv, --din and --summary exclude each other");
+        return 2;
     }
-    g_autofree guint8 *buf = g_malloc(READ_BLOCK);
-    g_autoptr(GString) out = g_string_sized_new(1 << 16);
-    Summary summary = { 0 };
-    gsize have = 0;
-    guint64 done = 0;
-    gboolean more = TRUE;
-    if (opt_csv && !opt_summary) {
-        g_string_append(out, "kind,size,sign_extend,endianness,cpl,address\n");
+    Dump d = { .cr3s = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+                                             g_free, NULL) };
+    if (opt_cr3) {
+        char *end;
+        errno = 0;
+        d.cr3 = g_ascii_strtoull(opt_cr3, &end, 0);
+        if (!*opt_cr3 || *end || errno) {
+            error_msg("--cr3: not a number: '%s'", opt_cr3);
+            return 2;
+        }
+        d.cr3 &= ~UINT64_C(0xfff);     /* the PCID bits are not recorded */
+        d.filter_cr3 = true;
     }
-    while (more && (opt_limit < 0 || done < (guint64)opt_limit)) {
-        ssize_t n = read(fd, buf + have, READ_BLOCK - have);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            perror_msg("read");
-            return 1;
-        }
-        more = n > 0;
-        gsize total = have + (gsize)n;
-        gsize off = 0;
-        for (; off + GMBEOO_RECORD_SIZE <= total; off += GMBEOO_RECORD_SIZE) {
-            if (opt_limit >= 0 && done >= (guint64)opt_limit) {
-                break;
-            }
-            GmbeooRecord r;
-            gmbeoo_decode(&r, buf + off);
-            if (opt_summary) {
-                add_to_summary(&summary, &r);
-            } else {
-                print_record(&r, out);
-            }
-            done++;
-        }
-        have = total - off;
-        memmove(buf, buf + off, have);
-        if (out->len > (1 << 16) - 256 || !more) {
-            fwrite(out->str, 1, out->len, stdout);
-            g_string_truncate(out, 0);
-        }
+    GmbeooRecordFormat fallback;
+    if (!record_format_choose(opt_format, &fallback, &err)) {
+        error_msg("%s", err->message);
+        return 2;
     }
-    fwrite(out->str, 1, out->len, stdout);
-    if (opt_summary) {
-        print_summary(&summary, (opt_limit >= 0 && done >= (guint64)opt_limit)
-                                    ? 0 : have);
-    } else if (have && more == FALSE) {
+    const char *path = argc == 2 ? argv[1] : "-";
+    RecordStream *rs = record_stream_open(path, fallback, &err);
+    if (!rs || !record_stream_detect(rs, &err)) {
+        error_msg("%s", err->message);
+        record_stream_free(rs);
+        return 1;
+    }
+    d.format = record_stream_format(rs);
+    const TraceMeta *m = record_stream_meta(rs);
+    if (m && opt_format && (int)m->format != gmbeoo_format_from_name(opt_format)) {
+        error_msg("--format %s, but %s is a trace file of %s records",
+                  opt_format, path, gmbeoo_format_name(m->format));
+        record_stream_free(rs);
+        return 2;
+    }
+    if (d.filter_cr3 && d.format != GMBEOO_FORMAT_EXTENDED32) {
+        error_msg("--cr3 needs extended32 records (the only format that "
+                  "records the address space), but %s has %s records", path,
+                  gmbeoo_format_name(d.format));
+        record_stream_free(rs);
+        return 2;
+    }
+    d.out = g_string_sized_new(1 << 16);
+    if (opt_csv) {
+        csv_header(&d);
+    }
+    record_stream_set_callback(rs, on_block, &d);
+    bool ok = record_stream_run(rs, &err);
+    flush_out(&d, true);
+    bool limited = opt_limit >= 0 && d.done >= (guint64)opt_limit;
+    gsize trailing = limited ? 0 : record_stream_leftover(rs);
+    if (ok && opt_summary) {
+        print_summary(&d, rs, trailing);
+    } else if (ok && trailing) {
         error_msg("%" G_GSIZE_FORMAT " trailing bytes (an incomplete record) "
-                  "ignored", have);
+                  "ignored", trailing);
     }
-    return fflush(stdout) == 0 ? 0 : 1;
+    if (!ok) {
+        error_msg("%s", err->message);
+    }
+    record_stream_free(rs);
+    g_string_free(d.out, TRUE);
+    g_hash_table_destroy(d.cr3s);
+    if (fflush(stdout) != 0) {
+        return 1;
+    }
+    return ok ? 0 : 1;
 }

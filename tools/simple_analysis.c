@@ -30,6 +30,7 @@
 
 #include "gmbeoo/record.h"
 #include "msg.h"
+#include "record_stream.h"
 
 /* The kernel's cpu_entry_area (x86-64, 4-level paging), which the
  * original's analysis singled out. */
@@ -37,7 +38,6 @@
 #define CPU_ENTRY_AREA_END   UINT64_C(0xfffffe7fffffffff)
 
 #define OUR_ARR_LEN 10000
-#define READ_BLOCK (1 << 20)            /* bytes per read() */
 
 static uint64_t our_buf_addr, our_buf_end;
 static uint64_t counter_arr[OUR_ARR_LEN];
@@ -46,13 +46,13 @@ static uint64_t to_our_buf, misaligned_to_our_buf;
 static uint64_t cpl3_after_cpl3, non_cpl3_after_cpl3;
 static uint64_t cpl3_to_cpu_entry_area_after_cpl3;
 static uint64_t failed_reads, failed_reads_at_eof;
+static uint64_t drop_markers, dropped_records;
+static size_t leftover;     /* bytes of an incomplete last record */
 static int last_was_cpl3;
 
-static void count_record(const uint8_t *bytes)
+static void count_access(const GmbeooAccess *a)
 {
-    GmbeooRecord r;
-    gmbeoo_decode(&r, bytes);
-    uint64_t addr = r.vaddr;
+    uint64_t addr = a->vaddr;
     if (addr >= our_buf_addr && addr < our_buf_end) {
         uint64_t offset = addr - our_buf_addr;
         to_our_buf++;
@@ -62,7 +62,7 @@ static void count_record(const uint8_t *bytes)
             misaligned_to_our_buf++;
         }
     }
-    unsigned cpl = gmbeoo_cpl(r.word0);
+    unsigned cpl = gmbeoo_cpl(a->info);
     if (cpl == 3 && addr >= CPU_ENTRY_AREA_START &&
         addr <= CPU_ENTRY_AREA_END) {
         by_cpl3_to_cpu_entry_area++;
@@ -84,7 +84,7 @@ static void print_value(const char *label, uint64_t value)
     printf("%-60s%" PRIu64 "\n", label, value);
 }
 
-static void print_output(int argc, char **argv, size_t leftover)
+static void print_output(int argc, char **argv)
 {
     printf("-----begin analysis output-----\n");
     if (failed_reads != failed_reads_at_eof || leftover) {
@@ -108,6 +108,10 @@ static void print_output(int argc, char **argv, size_t leftover)
                 non_cpl3_after_cpl3);
     print_value("num_of_CPL3_accesses_code_to_cpu_entry_area_after_by_CPL3:",
                 cpl3_to_cpu_entry_area_after_cpl3);
+    if (drop_markers) {
+        print_value("num_of_drop_markers_in_stream:", drop_markers);
+        print_value("num_of_records_dropped_by_QEMU:", dropped_records);
+    }
     if (misaligned_to_our_buf) {
         print_value("num_of_misaligned_mem_accesses_to_our_buf:",
                     misaligned_to_our_buf);
@@ -124,37 +128,45 @@ static void print_output(int argc, char **argv, size_t leftover)
     fflush(stdout);
 }
 
-static uint8_t buf[READ_BLOCK + GMBEOO_RECORD_SIZE];
-static size_t have;     /* bytes of an incomplete record carried over */
-
-/* Read and count until the pipe is empty; on EOF close it (*fifo = -1). */
-static void drain(int *fifo)
+static bool count_block(const RecordBlock *b, void *opaque)
 {
-    while (*fifo >= 0) {
-        ssize_t n = read(*fifo, buf + have, READ_BLOCK);
-        if (n > 0) {
-            size_t total = have + (size_t)n;
-            size_t whole = total - total % GMBEOO_RECORD_SIZE;
-            for (size_t off = 0; off < whole; off += GMBEOO_RECORD_SIZE) {
-                count_record(buf + off);
-            }
-            have = total - whole;
-            memmove(buf, buf + whole, have);
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && errno == EAGAIN) {
-            return;
+    (void)opaque;
+    for (size_t i = 0; i < b->count; i++) {
+        GmbeooAccess a;
+        gmbeoo_decode_any(&a, b->format, b->data + i * b->record_size);
+        if (a.valid) {
+            count_access(&a);
         } else {
-            /* EOF (the writer closed) or an error. */
-            failed_reads++;
-            if (n == 0) {
-                failed_reads_at_eof++;
-            } else {
-                perror_msg("read");
-            }
-            close(*fifo);
-            *fifo = -1;
+            drop_markers++;
+            dropped_records += a.dropped;
         }
+    }
+    return true;
+}
+
+/* Read and count until the pipe is empty; on EOF close it (*rs = NULL). */
+static void drain(RecordStream **rs)
+{
+    while (*rs) {
+        GError *err = NULL;
+        RecordStreamStatus st = record_stream_pump(*rs, &err);
+        if (st == RECORD_STREAM_DATA) {
+            continue;
+        }
+        if (st == RECORD_STREAM_AGAIN) {
+            return;
+        }
+        /* EOF (the writer closed) or an error. */
+        failed_reads++;
+        if (st == RECORD_STREAM_EOF) {
+            failed_reads_at_eof++;
+        } else {
+            error_msg("%s", err->message);
+            g_error_free(err);
+        }
+        leftover = record_stream_leftover(*rs);
+        record_stream_free(*rs);
+        *rs = NULL;
     }
 }
 
@@ -168,6 +180,13 @@ int main(int argc, char **argv)
     if (argc > 2) {
         our_buf_addr = strtoull(argv[2], NULL, 0);
         our_buf_end = our_buf_addr + OUR_ARR_LEN * sizeof(int);
+    }
+
+    GmbeooRecordFormat format;
+    GError *err = NULL;
+    if (!record_format_choose(NULL, &format, &err)) {
+        error_msg("%s", err->message);
+        return 2;
     }
 
     sigset_t sigs;
@@ -185,15 +204,17 @@ int main(int argc, char **argv)
     printf("Ready to analyze\n");
     fflush(stdout);
 
-    int fifo = open(argv[1], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fifo < 0) {
+    int fd = open(argv[1], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         perror_msg("cannot open %s", argv[1]);
         return 1;
     }
+    RecordStream *fifo = record_stream_new_fd(fd, true, argv[1], format);
+    record_stream_set_callback(fifo, count_block, NULL);
     for (;;) {
         struct pollfd p[2] = {
             { .fd = sfd, .events = POLLIN },
-            { .fd = fifo, .events = POLLIN },   /* ignored once fifo < 0 */
+            { .fd = fifo ? fd : -1, .events = POLLIN },
         };
         if (poll(p, 2, -1) < 0 && errno != EINTR) {
             perror("simple_analysis: poll");
@@ -211,7 +232,10 @@ int main(int argc, char **argv)
                 return 0;       /* SIGTERM/SIGINT: just go */
             }
             drain(&fifo);       /* what is already in the pipe counts */
-            print_output(argc, argv, have);
+            if (fifo) {
+                leftover = record_stream_leftover(fifo);
+            }
+            print_output(argc, argv);
             return 0;
         }
     }

@@ -3,17 +3,22 @@
 # Also the toy workloads of tests/workloads/ (static, musl) that the
 # end-to-end tests run, and the tracer tests' prerequisites.
 
-TOOLS := $(BIN)/simple_analysis $(BIN)/gmbeoo_dump
-TOOL_CFLAGS = $(CFLAGS) $(WARN) -Iinclude -Ilib
+TOOLS := $(BIN)/simple_analysis $(BIN)/gmbeoo_dump $(BIN)/gmbeoo_heatmap
+TOOL_CFLAGS = $(CFLAGS) $(WARN) -Iinclude -Ilib $(LIBMT_CFLAGS)
+CAIRO_CFLAGS = $(call pkg_config,CAIRO_CFLAGS,--cflags cairo)
+CAIRO_LIBS = $(call pkg_config,CAIRO_LIBS,--libs cairo)
 
-# Each links the library's objects it uses (lib/msg.c) and no more.
-$(BIN)/simple_analysis: tools/simple_analysis.c include/gmbeoo/record.h $(LIBMT)
+# Each is one file and links the library's objects it uses (lib/msg.c,
+# lib/record_stream.c: the one reader loop) and no more.
+$(BIN)/simple_analysis $(BIN)/gmbeoo_dump: $(BIN)/%: tools/%.c \
+		include/gmbeoo/record.h $(LIBMT)
 	@mkdir -p $(@D)
-	$(CC) $(TOOL_CFLAGS) -o $@ $< $(LIBMT)
+	$(CC) $(TOOL_CFLAGS) -o $@ $< $(LIBMT) $(LIBMT_LIBS)
 
-$(BIN)/gmbeoo_dump: tools/gmbeoo_dump.c include/gmbeoo/record.h $(LIBMT)
+$(BIN)/gmbeoo_heatmap: tools/gmbeoo_heatmap.c include/gmbeoo/record.h $(LIBMT)
 	@mkdir -p $(@D)
-	$(CC) $(TOOL_CFLAGS) $(GLIB_CFLAGS) -o $@ $< $(LIBMT) $(GLIB_LIBS)
+	$(CC) $(TOOL_CFLAGS) $(CAIRO_CFLAGS) -o $@ $< $(LIBMT) $(LIBMT_LIBS) \
+		$(CAIRO_LIBS) -lm
 
 # Toy workloads (ORIGINAL_BEHAVIOUR §10).  The .c ones are built by the
 # static musl pattern rule of guest/guest.mk; scripts are copied.

@@ -40,8 +40,8 @@
 #include <unistd.h>
 
 #include "gmbeoo/record.h"
+#include "record_stream.h"
 
-#define CHUNK (1u << 20)
 #define MAX_DELTAS 16
 #define MAX_RANGE (64u << 20)
 
@@ -162,6 +162,31 @@ static void records_fast(const uint8_t *p, size_t n)
     records += n;
     invalid_records += bad;
     in_range += in;
+}
+
+typedef struct Counting {
+    uint64_t stall_after;       /* stop after this many records */
+    int fast;
+} Counting;
+
+/* Count a block; at stall_after records, stop reading. */
+static bool count_block(const RecordBlock *b, void *opaque)
+{
+    const Counting *c = opaque;
+    size_t n = b->count;
+    bool more = true;
+    if (records + n >= c->stall_after) {
+        n = (size_t)(c->stall_after - records);
+        more = false;
+    }
+    if (c->fast) {
+        records_fast(b->data, n);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            record(b->data + i * GMBEOO_RECORD_SIZE);
+        }
+    }
+    return more;
 }
 
 static int cmp_delta(const void *a, const void *b)
@@ -285,45 +310,30 @@ int main(int argc, char **argv)
         report(0, 0);
         return 1;
     }
-    uint8_t *buf = malloc(CHUNK);
-    if (!buf) {
-        return 1;
-    }
-    size_t have = 0;
+    /* The shared reader loop (lib/record_stream.c), gmbeoo16 records. */
+    RecordStream *rs = record_stream_new_fd(fd, true, argv[1],
+                                            GMBEOO_FORMAT_GMBEOO16);
+    Counting c = { .stall_after = stall_after, .fast = fast };
+    record_stream_set_callback(rs, count_block, &c);
     int eof = 0;
     while (!got_usr1) {
         if (records >= stall_after) {
             wait_usr1();
             break;
         }
-        size_t want = CHUNK - have;
-        if (stall_after != UINT64_MAX) {
-            uint64_t left = (stall_after - records) * GMBEOO_RECORD_SIZE;
-            if (left < want) {
-                want = (size_t)left;
-            }
-        }
-        ssize_t n = read(fd, buf + have, want);
-        if (n > 0) {
-            have += (size_t)n;
-            size_t i = 0;
-            if (fast) {
-                i = have / GMBEOO_RECORD_SIZE * GMBEOO_RECORD_SIZE;
-                records_fast(buf, have / GMBEOO_RECORD_SIZE);
-            }
-            for (; i + GMBEOO_RECORD_SIZE <= have; i += GMBEOO_RECORD_SIZE) {
-                record(buf + i);
-            }
-            memmove(buf, buf + i, have - i);
-            have -= i;
-        } else if (n == 0) {
+        GError *err = NULL;
+        RecordStreamStatus st = record_stream_pump(rs, &err);
+        if (st == RECORD_STREAM_EOF) {
             eof = 1;
             break;
-        } else if (errno != EINTR) {
-            fprintf(stderr, "gmbeoo_count: read: %s\n", strerror(errno));
+        }
+        if (st == RECORD_STREAM_ERROR) {
+            fprintf(stderr, "gmbeoo_count: %s\n", err->message);
+            g_error_free(err);
             break;
         }
     }
+    size_t have = record_stream_leftover(rs);
     wait_usr1();
     report(eof, have);
     return 0;
