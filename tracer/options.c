@@ -21,7 +21,7 @@
 
 typedef enum {
     OPT_WORKLOAD_GUEST, OPT_WORKLOAD_HOST,
-    OPT_ANALYSIS_TOOL, OPT_TRACE_FIFO, OPT_DONT_TRACE, OPT_DONT_USE_QEMU,
+    OPT_ANALYSIS_TOOL, OPT_TRACE_FIFO, OPT_TRACE_FILE, OPT_DONT_TRACE, OPT_DONT_USE_QEMU,
     OPT_TIMEOUT, OPT_DONT_ADD_COMMS,
     OPT_CPL3, OPT_BLOCK_LEN, OPT_TRACING_RATIO, OPT_PRINT_TRACE_INFO,
     OPT_DONT_USE_NOGRAPHIC, OPT_DONT_EXIT, OPT_GUEST_RAM, OPT_VERBOSE,
@@ -41,6 +41,7 @@ static const OptionSpec specs[] = {
     { "workload_path_on_host", OPT_WORKLOAD_HOST, true, 'A' },
     { "analysis_tool_path", OPT_ANALYSIS_TOOL, true, 'B' },
     { "trace_fifo_path", OPT_TRACE_FIFO, true, 'B' },
+    { "trace_file_path", OPT_TRACE_FILE, true, 'B' },
     { "dont_trace", OPT_DONT_TRACE, false, 'B' },
     { "dont_use_qemu", OPT_DONT_USE_QEMU, false, 'B' },
     { "timeout", OPT_TIMEOUT, true, 'C' },
@@ -166,6 +167,11 @@ static bool apply(Options *o, const OptionSpec *spec, const char *value,
         g_free(o->trace_fifo_path);
         o->trace_fifo_path = g_strdup(value);
         break;
+    case OPT_TRACE_FILE:
+        o->mode = TRACE_TO_FILE;
+        g_free(o->trace_file_path);
+        o->trace_file_path = g_strdup(value);
+        break;
     case OPT_DONT_TRACE:
         o->mode = TRACE_NONE;
         break;
@@ -230,8 +236,8 @@ static bool check_groups(const OptionId *seen_in_order, int nseen,
         const char *names;
     } groups[] = {
         { 'A', true, "--workload_path_on_guest --workload_path_on_host" },
-        { 'B', true, "--analysis_tool_path --trace_fifo_path --dont_trace "
-                     "--dont_use_qemu" },
+        { 'B', true, "--analysis_tool_path --trace_fifo_path "
+                     "--trace_file_path --dont_trace --dont_use_qemu" },
         { 'C', false, NULL },
     };
     for (size_t g = 0; g < G_N_ELEMENTS(groups); g++) {
@@ -383,6 +389,7 @@ void options_clear(Options *o)
     g_free(o->workload_path_on_host);
     g_free(o->analysis_tool_path);
     g_free(o->trace_fifo_path);
+    g_free(o->trace_file_path);
     g_free(o->qemu_binary);
     g_free(o->firmware_dir);
     g_free(o->guest_conf_path);

@@ -19,6 +19,7 @@
 typedef enum {
     TRACE_TO_ANALYSIS_TOOL,     /* --analysis_tool_path */
     TRACE_TO_FIFO,              /* --trace_fifo_path */
+    TRACE_TO_FILE,              /* --trace_file_path (zstd trace file) */
     TRACE_NONE,                 /* --dont_trace */
     TRACE_NATIVE,               /* --dont_use_qemu */
 } TraceMode;
@@ -35,6 +36,7 @@ typedef struct Options {
     TraceMode mode;
     char *analysis_tool_path;
     char *trace_fifo_path;
+    char *trace_file_path;          /* absolute after options_validate() */
 
     bool has_timeout;
     double timeout;                 /* seconds */

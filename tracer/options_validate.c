@@ -7,6 +7,7 @@
 #include "options.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -250,6 +251,21 @@ bool options_validate(Options *o, OptionsError *e)
         if (stat(abs, &st) != 0 || !S_ISFIFO(st.st_mode)) {
             return fail(e, 1, "trace_fifo_path must be a fifo path, but %s "
                         "isn't.", abs);
+        }
+    }
+    if (o->mode == TRACE_TO_FILE) {
+        /* Written to a temporary name in the same directory, then renamed:
+         * the directory must take new files. */
+        char *abs = real_path(o->trace_file_path);
+        g_free(o->trace_file_path);
+        o->trace_file_path = abs;
+        g_autofree char *dir = g_path_get_dirname(abs);
+        struct stat st;
+        if (abs[strlen(abs) - 1] == '/' ||
+            (stat(abs, &st) == 0 && !S_ISREG(st.st_mode)) ||
+            access(dir, W_OK | X_OK) != 0) {
+            return fail(e, 1, "trace_file_path must be a file path in a "
+                        "writable dir, but %s isn't.", abs);
         }
     }
     if (o->has_timeout && !(o->timeout > 0)) {

@@ -7,7 +7,7 @@
  *   run_guest.c   QEMU and the guest: start, QMP, upload, the workload's
  *                 markers, its exit status
  *   run_trace.c   the trace: the FIFO, GMBEOO on and off, the analysis
- *                 tool, draining
+ *                 tool or the trace file, draining
  *
  * Each step returns false with one GError (its message is the run's one
  * line on stderr) and is a no-op when it does not apply to the mode.
@@ -24,6 +24,7 @@
 #include "options.h"
 #include "progress.h"
 #include "report.h"
+#include "trace_sink.h"
 #include "vm.h"
 #include "wait.h"
 
@@ -45,6 +46,7 @@ typedef struct Session {
     Vm vm;                      /* QEMU, its sockets and logs (in dir) */
     AnalysisTool tool;
     bool tool_started;
+    TraceSink *sink;            /* --trace_file_path's writer thread */
     int fifo_probe;             /* O_RDONLY|O_NONBLOCK on the FIFO */
     struct stat fifo_st;
     SerialExit workload_exit;
@@ -93,6 +95,7 @@ bool start_analysis_tool(Session *s, GError **err);
 bool enable_tracing(Session *s, GError **err);
 bool close_trace_output(Session *s, GError **err);
 bool wait_reader_drained(Session *s, GError **err);
+bool finish_trace_file(Session *s, GError **err);
 bool collect_analysis_output(Session *s, GError **err);
 bool query_trace_info(Session *s, GError **err);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "msg.h"
+#include "version.h"
 #include "workload.h"
 
 /* Wait for @text in the analysis tool's output. */
@@ -186,6 +187,85 @@ static WaitPoll poll_tool_opened(Wait *w, void *data, GError **err)
                                                     : WAIT_PENDING;
 }
 
+/* "7.2.0 (Debian 1:7.2+dfsg-7)" from QMP query-version, or NULL. */
+static char *qemu_version(Session *s)
+{
+    g_autoptr(GError) e = NULL;
+    JsonNode *r;
+    if (!qmp_do(s, "query-version", NULL, &r, &e)) {
+        return NULL;
+    }
+    char *text = NULL;
+    if (JSON_NODE_HOLDS_OBJECT(r)) {
+        JsonObject *o = json_node_get_object(r);
+        JsonObject *q = json_object_get_object_member(o, "qemu");
+        g_autofree char *pkg = g_strstrip(g_strdup(
+            json_object_get_string_member_with_default(o, "package", "")));
+        if (q) {
+            text = g_strdup_printf(
+                "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT
+                "%s%s%s", json_object_get_int_member(q, "major"),
+                json_object_get_int_member(q, "minor"),
+                json_object_get_int_member(q, "micro"), *pkg ? " (" : "",
+                pkg, *pkg ? ")" : "");
+        }
+    }
+    json_node_unref(r);
+    return text;
+}
+
+/* --trace_file_path: the writer thread takes the FIFO's read side. */
+static bool start_trace_file(Session *s, GError **err)
+{
+    const Options *o = s->o;
+    g_autofree char *qemu = qemu_version(s);
+    TraceMeta meta = {
+        .format = GMBEOO_FORMAT_GMBEOO16,
+        .block_len_log = (unsigned)o->log_of_block_len,
+        .tracing_ratio_log = (unsigned)o->log_of_tracing_ratio,
+        .cpl3_only = o->trace_only_cpl3,
+        .guest_image = o->guest_image_path,
+        .snapshot = o->snapshot_name,
+        .memory_tracer_version = MEMORY_TRACER_VERSION,
+        .qemu_version = qemu,
+        .workload = o->workload_path_on_host ? o->workload_path_on_host
+                                             : o->workload_path_on_guest,
+    };
+    debug_msg("writing the trace to %s", o->trace_file_path);
+    s->sink = trace_sink_start(s->fifo_path, o->trace_file_path, &meta, err);
+    return s->sink != NULL;
+}
+
+static WaitPoll poll_sink_done(Wait *w, void *data, GError **err)
+{
+    Session *s = data;
+    (void)w, (void)err;
+    return trace_sink_done(s->sink) ? WAIT_DONE : WAIT_PENDING;
+}
+
+bool finish_trace_file(Session *s, GError **err)
+{
+    if (!s->sink) {
+        return true;
+    }
+    if (!session_wait(s, "the trace file writer to read the end of the "
+                      "trace FIFO", s->protocol_us, 2 * 1000, poll_sink_done,
+                      s, err)) {
+        return false;
+    }
+    guint64 in;
+    bool ok = trace_sink_finish(s->sink, &in, err);
+    s->sink = NULL;
+    struct stat st;
+    if (ok && stat(s->o->trace_file_path, &st) == 0) {
+        debug_msg("trace file %s: %" G_GUINT64_FORMAT " bytes of records in "
+                  "%lld bytes (%.1fx)", s->o->trace_file_path, in,
+                  (long long)st.st_size,
+                  (double)in / (double)MAX(st.st_size, 1));
+    }
+    return ok;
+}
+
 bool enable_tracing(Session *s, GError **err)
 {
     if (!s->tracing) {
@@ -208,6 +288,9 @@ bool enable_tracing(Session *s, GError **err)
         return session_wait(s, "a reader of trace_fifo_path to open it",
                             s->protocol_us, 20 * 1000, poll_user_reader, s,
                             err);
+    }
+    if (s->o->mode == TRACE_TO_FILE) {
+        return start_trace_file(s, err);
     }
     debug_msg("waiting for the analysis tool to open the trace FIFO");
     return session_wait(s, "the analysis tool to open the trace FIFO",

@@ -30,8 +30,8 @@ gint64 deadline_in(gint64 us)
 }
 
 /*
- * The watch of every wait: fails when a stop signal arrived, QEMU died or
- * (once started) the analysis tool died.
+ * The watch of every wait: fails when a stop signal arrived, QEMU died,
+ * (once started) the analysis tool died or the trace file writer failed.
  */
 bool session_watch(void *ctx, const char *what, GError **err)
 {
@@ -57,6 +57,9 @@ bool session_watch(void *ctx, const char *what, GError **err)
         g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
                     "the analysis tool %s while waiting for %s", how, what);
         return false;
+    }
+    if (s->sink && !trace_sink_check(s->sink, err)) {
+        return false;               /* the trace file cannot be written */
     }
     return true;
 }
@@ -184,6 +187,8 @@ static void clean_up(Session *s)
         child_wait(&s->vm.qemu, deadline_in(5 * G_USEC_PER_SEC));
     }
     child_stop(&s->vm.qemu, SIGTERM, 5 * G_USEC_PER_SEC);
+    trace_sink_abort(s->sink);      /* after QEMU: no writer left */
+    s->sink = NULL;
     vm_clear(&s->vm);
     if (s->fifo_probe >= 0) {
         close(s->fifo_probe);
@@ -219,6 +224,7 @@ static bool run(Session *s, GError **err)
         && wait_stop_tracing(s, err)        /* clock stops, QMP stop */
         && close_trace_output(s, err)
         && wait_reader_drained(s, err)
+        && finish_trace_file(s, err)        /* index, fsync, rename */
         && collect_analysis_output(s, err)  /* SIGUSR1, result block */
         && query_trace_info(s, err)
         && collect_workload_exit(s, err)    /* cont, its exit status, stop */
@@ -231,7 +237,7 @@ int session_run(Options *o)
     Session s = {
         .o = o,
         .tracing = o->mode == TRACE_TO_ANALYSIS_TOOL ||
-                   o->mode == TRACE_TO_FIFO,
+                   o->mode == TRACE_TO_FIFO || o->mode == TRACE_TO_FILE,
         .startup_us = runtime_env_seconds("MEMORY_TRACER_STARTUP_DEADLINE",
                                           300),
         .protocol_us = runtime_env_seconds("MEMORY_TRACER_PROTOCOL_DEADLINE",

@@ -18,7 +18,8 @@ CLI_SRCS := tracer/main.c tracer/options.c tracer/options_validate.c \
 	tracer/help.c tracer/session.c tracer/run_guest.c \
 	tracer/run_trace.c tracer/wait.c \
 	tracer/progress.c tracer/native.c tracer/workload.c tracer/analysis.c \
-	tracer/child_output.c tracer/runtime.c tracer/report.c tracer/monitor.c
+	tracer/child_output.c tracer/runtime.c tracer/report.c tracer/monitor.c \
+	tracer/trace_sink.c
 CLI_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRCS))
 
 $(MEMORY_TRACER): $(CLI_OBJS) $(LIBMT)
@@ -51,13 +52,21 @@ install-tracer: $(MEMORY_TRACER)
 	fi
 
 # `make run`: build everything, then trace the original's toy workload on
-# the embedded guest into simple_analysis.
+# the embedded guest into simple_analysis; then once more into a trace file,
+# build/run/trace.gmbeoo.zst, drawn as build/run/heatmap.png.
 .PHONY: run
 run: all $(TOOLS) $(BUILD)/tests/workloads/simple_user_memory_intensive_workload
 	$(MEMORY_TRACER) \
 		--workload_path_on_host $(BUILD)/tests/workloads/simple_user_memory_intensive_workload \
 		--dont_add_communications_with_host_to_workload \
 		--analysis_tool_path $(BIN)/simple_analysis --print_trace_info
+	@mkdir -p $(BUILD)/run
+	$(MEMORY_TRACER) \
+		--workload_path_on_host $(BUILD)/tests/workloads/simple_user_memory_intensive_workload \
+		--dont_add_communications_with_host_to_workload \
+		--trace_file_path $(BUILD)/run/trace.gmbeoo.zst
+	$(BIN)/gmbeoo_heatmap $(BUILD)/run/trace.gmbeoo.zst -o $(BUILD)/run/heatmap.png
+	@echo "run: trace file $(BUILD)/run/trace.gmbeoo.zst, heat map $(BUILD)/run/heatmap.png"
 
 # Unit test of the wrapper script and info tokens (tracer/workload.c).
 $(BUILD)/tests/unit/test_workload_script: tests/unit/test_workload_script.c \

@@ -57,8 +57,16 @@ check() {
 }
 
 # --- group violations and usage errors: exit 2 (argparse's convention) ---
-check no_group_b 2 "one of the arguments --analysis_tool_path --trace_fifo_path --dont_trace --dont_use_qemu is required" \
+check no_group_b 2 "one of the arguments --analysis_tool_path --trace_fifo_path --trace_file_path --dont_trace --dont_use_qemu is required" \
     --workload_path_on_host "$wl" "${pos[@]}"
+check tool_and_trace_file 2 "=error: argument --trace_file_path: not allowed with argument --analysis_tool_path (see --help)" \
+    --workload_path_on_host "$wl" --analysis_tool_path "$tool" --trace_file_path "$tmp/t.zst" "${pos[@]}"
+check trace_file_and_fifo 2 "argument --trace_fifo_path: not allowed with argument --trace_file_path" \
+    --workload_path_on_host "$wl" --trace_file_path "$tmp/t.zst" --trace_fifo_path "$fifo" "${pos[@]}"
+check trace_file_no_dir 1 "=trace_file_path must be a file path in a writable dir, but $tmp/no/such/dir/t.zst isn't." \
+    --workload_path_on_host "$wl" --trace_file_path "$tmp/no/such/dir/t.zst" "${pos[@]}"
+check trace_file_is_dir 1 "=trace_file_path must be a file path in a writable dir, but $tmp isn't." \
+    --workload_path_on_host "$wl" --trace_file_path "$tmp" "${pos[@]}"
 check tool_and_fifo 2 "argument --trace_fifo_path: not allowed with argument --analysis_tool_path" \
     --workload_path_on_host "$wl" --analysis_tool_path "$tool" --trace_fifo_path "$fifo" "${pos[@]}"
 check no_group_a 2 "one of the arguments --workload_path_on_guest --workload_path_on_host is required" \
