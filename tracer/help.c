@@ -14,7 +14,7 @@ const char *options_usage_line(void)
 "                     [--timeout SECONDS | --dont_add_communications_with_host_to_workload]\n"
 "                     [--print_trace_info] [--dont_use_nographic]\n"
 "                     [--dont_exit_qemu_when_done] [--guest_RAM_in_MBs MB]\n"
-"                     [--verbose]\n"
+"                     [--verbose] [--report_json PATH]\n"
 "                     [guest_image_path snapshot_name qemu_with_GMBEOO_path]\n";
 }
 
@@ -38,8 +38,11 @@ const char *options_help_text(void)
 "  tracing_duration_in_milliseconds: N\n"
 "  analysis output:                     (with --analysis_tool_path)\n"
 "  trace info:                          (with --print_trace_info)\n"
-"Exit status: 0 on success, 2 for usage errors, 1 for other failures, 130/143\n"
-"when interrupted by SIGINT/SIGTERM.\n"
+"Exit status: the workload's (like time, strace and perf): its exit status,\n"
+"128+N if signal N killed it, 127 if the guest could not find it, 126 if it\n"
+"could not run it; 1 when memory_tracer itself fails, 2 for usage errors,\n"
+"130/143 when interrupted by SIGINT/SIGTERM.  --report_json tells them apart\n"
+"(workload_end, workload_exit_status, memory_tracer_error).\n"
 "\n"
 "The trace record (include/gmbeoo/record.h): word0 (little-endian u64) =\n"
 "size_shift (bits 0-2) | sign_extend (3) | big_endian (4) | store (5) |\n"
@@ -105,6 +108,8 @@ const char *options_help_text(void)
 "  --guest_RAM_in_MBs MB must match the snapshot (default: the embedded\n"
 "                        guest's, 2560 for a given image)\n"
 "  -v, --verbose         progress messages on stderr\n"
+"  --report_json PATH    also write everything the run found out as JSON to\n"
+"                        PATH (atomically; also when the run fails)\n"
 "Dashed spellings (--workload-path-on-host ...) are accepted as aliases.\n"
 "\n"
 "Environment (seconds): MEMORY_TRACER_STARTUP_DEADLINE (default 300) bounds\n"

@@ -7,6 +7,7 @@
 
 #include "msg.h"
 #include "options.h"
+#include "report_json.h"
 #include "runtime.h"
 #include "session.h"
 #include "version.h"
@@ -34,9 +35,10 @@ int main(int argc, char **argv)
         options_clear(&o);
         return 0;
     }
+    report_json_start(argc, argv);
     if (!options_validate(&o, &e)) {
         error_msg("%s", e.message);
-        int code = e.exit_code;
+        int code = report_json_finish(&o, NULL, e.message, e.exit_code);
         options_error_clear(&e);
         options_clear(&o);
         return code;

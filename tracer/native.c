@@ -12,12 +12,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "child.h"
 #include "child_output.h"
 #include "msg.h"
 #include "report.h"
+#include "report_json.h"
 #include "runtime.h"
 #include "session.h"
 #include "workload.h"
@@ -115,6 +117,7 @@ static bool run(Native *n, const Options *o, const char *dir, RunResult *res,
         return false;
     }
     res->duration_ms = (g_get_monotonic_time() - start) / 1000;
+    res->has_duration = true;
     close(n->in_fd);
     n->in_fd = -1;
     /* Let the workload finish on its own (bounded); stopped below if not. */
@@ -122,6 +125,16 @@ static bool run(Native *n, const Options *o, const char *dir, RunResult *res,
     while (child_alive(&n->child) && !runtime_interrupted() &&
            g_get_monotonic_time() < until) {
         pump(n, 50);
+    }
+    if (!n->child.reaped) {
+        res->workload_end = WORKLOAD_END_RUNNING;
+    } else if (WIFSIGNALED(n->child.status)) {
+        run_result_set_workload_exit(res, o, true, WTERMSIG(n->child.status),
+                                     false);
+    } else {
+        run_result_set_workload_exit(res, o, false,
+                                     WEXITSTATUS(n->child.status),
+                                     !o->dont_add_communications);
     }
     return true;
 }
@@ -143,11 +156,13 @@ int native_run(Options *o)
     child_output_clear(&n.out);
     runtime_dir_remove(dir);
     g_free(dir);
-    run_result_clear(&res);
+    int status = run_result_exit_status(&res);
     if (!ok) {
         error_msg("%s", err->message);
         int sig = runtime_interrupted();
-        return sig ? 128 + sig : 1;
+        status = sig ? 128 + sig : 1;
     }
-    return 0;
+    status = report_json_finish(o, &res, ok ? NULL : err->message, status);
+    run_result_clear(&res);
+    return status;
 }

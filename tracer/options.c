@@ -25,7 +25,7 @@ typedef enum {
     OPT_TIMEOUT, OPT_DONT_ADD_COMMS,
     OPT_CPL3, OPT_BLOCK_LEN, OPT_TRACING_RATIO, OPT_PRINT_TRACE_INFO,
     OPT_DONT_USE_NOGRAPHIC, OPT_DONT_EXIT, OPT_GUEST_RAM, OPT_VERBOSE,
-    OPT_HELP, OPT_VERSION,
+    OPT_REPORT_JSON, OPT_HELP, OPT_VERSION,
     OPT_COUNT
 } OptionId;
 
@@ -55,6 +55,7 @@ static const OptionSpec specs[] = {
     { "dont_exit_qemu_when_done", OPT_DONT_EXIT, false, 0 },
     { "guest_RAM_in_MBs", OPT_GUEST_RAM, true, 0 },
     { "verbose", OPT_VERBOSE, false, 0 },
+    { "report_json", OPT_REPORT_JSON, true, 0 },
     { "help", OPT_HELP, false, 0 },
     { "version", OPT_VERSION, false, 0 },
 };
@@ -213,6 +214,10 @@ static bool apply(Options *o, const OptionSpec *spec, const char *value,
         return parse_long(spec->name, value, &o->guest_ram_mb, e);
     case OPT_VERBOSE:
         o->verbose = true;
+        break;
+    case OPT_REPORT_JSON:
+        g_free(o->report_json);
+        o->report_json = g_strdup(value);
         break;
     case OPT_HELP:
         o->help = true;
@@ -393,6 +398,7 @@ void options_clear(Options *o)
     g_free(o->qemu_binary);
     g_free(o->firmware_dir);
     g_free(o->guest_conf_path);
+    g_free(o->report_json);
     memset(o, 0, sizeof(*o));
 }
 

@@ -51,6 +51,7 @@ typedef struct Options {
     bool has_guest_ram;             /* --guest_RAM_in_MBs was given */
     long guest_ram_mb;              /* 0 unless given or from guest.conf */
     bool verbose;
+    char *report_json;              /* --report_json PATH (absolute), or NULL */
 
     bool help;
     bool version;

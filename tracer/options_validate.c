@@ -45,6 +45,22 @@ static bool is_executable_file(const char *path)
     return is_file(path) && access(path, X_OK) == 0;
 }
 
+/* --report_json: written at the end, so its directory must exist now. */
+static bool check_report_json(char **path, OptionsError *e)
+{
+    char *abs = g_canonicalize_filename(*path, NULL);
+    g_free(*path);
+    *path = abs;
+    g_autofree char *dir = g_path_get_dirname(abs);
+    if (is_dir(abs) || !is_dir(dir) || access(dir, W_OK | X_OK) != 0) {
+        fail(e, 1, "report_json must be a file path in a writable "
+             "directory, but %s isn't.", abs);
+        g_clear_pointer(path, g_free);      /* nowhere to write it */
+        return false;
+    }
+    return true;
+}
+
 static bool check_file(const char *arg_name, char **path, OptionsError *e)
 {
     char *abs = real_path(*path);
@@ -159,6 +175,10 @@ bool options_validate(Options *o, OptionsError *e)
     memset(e, 0, sizeof(*e));
     bool use_qemu = o->mode != TRACE_NATIVE;
 
+    /* First, so that any later failure is in the report. */
+    if (o->report_json && !check_report_json(&o->report_json, e)) {
+        return false;
+    }
     /* Pure argument checks first, then the file system. */
     if (use_qemu) {
         if (o->log_of_block_len < 0 || o->log_of_block_len > 64) {

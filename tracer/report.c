@@ -13,6 +13,12 @@ void run_result_clear(RunResult *r)
     if (r->trace_info) {
         json_object_unref(r->trace_info);
     }
+    if (r->counters) {
+        json_object_unref(r->counters);
+    }
+    if (r->qemu_version) {
+        json_node_unref(r->qemu_version);
+    }
     memset(r, 0, sizeof(*r));
 }
 

@@ -8,12 +8,30 @@
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
+#include <stdbool.h>
+
+/* How the workload ended (report_json.c maps it to the exit status). */
+typedef enum {
+    WORKLOAD_END_UNKNOWN,       /* it did not run, or no word of its end */
+    WORKLOAD_END_RUNNING,       /* still running when the run ended */
+    WORKLOAD_END_EXITED,        /* workload_code = its exit status */
+    WORKLOAD_END_SIGNAL,        /* workload_code = the signal */
+    WORKLOAD_END_NOT_FOUND,     /* the shell's 127 */
+    WORKLOAD_END_NOT_EXECUTABLE, /* the shell's 126 */
+    WORKLOAD_END_TIMEOUT,       /* stopped by --timeout */
+} WorkloadEnd;
 
 typedef struct RunResult {
     char *workload_info;        /* trimmed; "" when the workload gave none */
     gint64 duration_ms;
     char *analysis_output;      /* the tool's block, or NULL */
     JsonObject *trace_info;     /* query-gmbeoo's answer, or NULL */
+    /* For --report_json (report_json.c). */
+    bool has_duration;          /* duration_ms was measured */
+    JsonObject *counters;       /* query-gmbeoo at the end, even unprinted */
+    JsonNode *qemu_version;     /* QMP query-version, or NULL */
+    WorkloadEnd workload_end;
+    int workload_code;
 } RunResult;
 
 void run_result_clear(RunResult *r);

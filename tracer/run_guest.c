@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "msg.h"
+#include "report_json.h"
 #include "workload.h"
 
 /* ---- waiting for the workload's markers ---- */
@@ -122,8 +123,14 @@ static WaitPoll poll_qmp(Wait *w, void *data, GError **err)
 bool connect_qmp(Session *s, GError **err)
 {
     debug_msg("waiting for the QMP greeting");
-    return session_wait(s, "QEMU's QMP greeting", s->startup_us, 0, poll_qmp,
-                        s, err);
+    if (!session_wait(s, "QEMU's QMP greeting", s->startup_us, 0, poll_qmp,
+                      s, err)) {
+        return false;
+    }
+    if (s->o->report_json) {
+        s->result.qemu_version = report_json_qemu_version(s->vm.qmp);
+    }
+    return true;
 }
 
 bool upload_workload(Session *s, GError **err)
@@ -214,14 +221,19 @@ bool wait_stop_tracing(Session *s, GError **err)
     Progress progress;
     progress_start(&progress, s->tracing && isatty(STDERR_FILENO), s->vm.qmp,
                    s->clock_start);
+    g_autoptr(GError) e = NULL;
     bool ok = expect_marker(s, MARKER_STOP_TRACING, s->workload_us, NULL,
-                            &progress, err);
+                            &progress, &e);
     gint64 end = g_get_monotonic_time();
     progress_end(&progress);
-    if (!ok) {
+    /* A workload that ends (a crash) inside its traced region ends the
+     * region there: the run reports and exits with its status. */
+    if (!ok && !g_error_matches(e, SERIAL_ERROR, SERIAL_ERROR_EXITED)) {
+        g_propagate_error(err, g_steal_pointer(&e));
         return false;
     }
     s->result.duration_ms = (end - s->clock_start) / 1000;
+    s->result.has_duration = true;
     return qmp_do(s, "stop", NULL, NULL, err);
 }
 
@@ -251,31 +263,31 @@ bool collect_workload_exit(Session *s, GError **err)
                                           &s->workload_exit, &e);
     g_autoptr(GError) e2 = NULL;
     qmp_do(s, "stop", NULL, NULL, &e2);
+    if (!s->workload_exited) {
+        s->result.workload_end = WORKLOAD_END_RUNNING;
+    }
     return true;
 }
 
 /*
- * A status of 126 or 127 is the shell saying the workload could not be run
- * at all (not executable, not found): that fails the run.  Other failures
- * are the workload's own business and only earn a note, as in the original.
+ * The workload's status becomes memory_tracer's (report_json.h).  One line
+ * on stderr when the guest could not run it (the shell's 126/127), a note
+ * when it failed.
  */
 bool check_workload_status(Session *s, GError **err)
 {
     const SerialExit *ex = &s->workload_exit;
+    (void)err;
     if (!s->workload_exited) {
         return true;
     }
-    if (!ex->signaled && (ex->code == 126 || ex->code == 127)) {
-        const char *path = s->o->workload_path_on_guest
-                           ? s->o->workload_path_on_guest
-                           : s->o->workload_path_on_host;
-        g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-                    "the guest could not run the workload %s (exit status "
-                    "%d: %s)", path, ex->code,
-                    ex->code == 127 ? "not found" : "not executable");
-        return false;
-    }
-    if (ex->signaled || (ex->code != 0 && !s->o->has_timeout)) {
+    run_result_set_workload_exit(&s->result, s->o, ex->signaled, ex->code,
+                                 !s->o->dont_add_communications);
+    g_autofree char *not_run = run_result_not_run_message(&s->result, s->o);
+    if (not_run) {
+        error_msg("%s", not_run);
+    } else if (s->result.workload_end == WORKLOAD_END_SIGNAL ||
+               (ex->code != 0 && !s->o->has_timeout)) {
         error_msg("note: the workload %s %d",
                   ex->signaled ? "was killed by signal" : "exited with status",
                   ex->code);

@@ -395,10 +395,13 @@ bool collect_analysis_output(Session *s, GError **err)
 
 bool query_trace_info(Session *s, GError **err)
 {
-    if (!s->tracing || !s->o->print_trace_info) {
+    if (!s->tracing || !(s->o->print_trace_info || s->o->report_json)) {
         return true;
     }
-    s->result.trace_info = query_gmbeoo(s, err);
-    return s->result.trace_info != NULL;
+    s->result.counters = query_gmbeoo(s, err);
+    if (s->result.counters && s->o->print_trace_info) {
+        s->result.trace_info = json_object_ref(s->result.counters);
+    }
+    return s->result.counters != NULL;
 }
 

@@ -21,6 +21,7 @@
 
 #include "monitor.h"
 #include "msg.h"
+#include "report_json.h"
 #include "run.h"
 #include "runtime.h"
 
@@ -228,7 +229,7 @@ static bool run(Session *s, GError **err)
         && collect_analysis_output(s, err)  /* SIGUSR1, result block */
         && query_trace_info(s, err)
         && collect_workload_exit(s, err)    /* cont, its exit status, stop */
-        && check_workload_status(s, err)    /* 126/127 fail the run */
+        && check_workload_status(s, err)    /* its status becomes ours */
         && finish_qemu(s, err);
 }
 
@@ -254,12 +255,24 @@ int session_run(Options *o)
         report_print(&s.result);
         ok = hand_over_monitor(&s, &err);
     }
-    if (!ok && !runtime_interrupted()) {
+    /* A workload the guest could not find or run before its markers: its
+     * status, not memory_tracer's failure (report_json.h). */
+    SerialExit ex;
+    g_autofree char *not_run = NULL;
+    if (!ok && g_error_matches(err, SERIAL_ERROR, SERIAL_ERROR_EXITED) &&
+        s.vm.serial && serial_exit_status(s.vm.serial, &ex)) {
+        run_result_set_workload_exit(&s.result, o, ex.signaled, ex.code,
+                                     false);
+        not_run = run_result_not_run_message(&s.result, o);
+    }
+    if (!ok && !not_run && !runtime_interrupted()) {
         keep_console_log(&s);
     }
     clean_up(&s);
-    int status = 0;
-    if (!ok) {
+    int status = run_result_exit_status(&s.result);
+    if (not_run) {
+        error_msg("%s", not_run);
+    } else if (!ok) {
         int sig = runtime_interrupted();
         if (s.kept_console_log) {
             error_msg("%s (guest console log: %s)", err->message,
@@ -269,6 +282,8 @@ int session_run(Options *o)
         }
         status = sig ? 128 + sig : 1;
     }
+    status = report_json_finish(o, &s.result,
+                                ok || not_run ? NULL : err->message, status);
     debug_msg("end memory_tracer");
     session_free(&s);
     return status;

@@ -79,12 +79,12 @@ if mt_ok timeout; then
     fi
 fi
 
-# -- a workload that crashes before "Stop tracing" --------------------------
+# -- a workload that crashes before "Stop tracing": reported, exit 139 --------
 mt_run --workload_path_on_host "$WL/crashing_workload" \
     --dont_add_communications_with_host_to_workload --dont_trace
-if [ "$MT_RC" = 1 ] && [ "$(wc -l < "$MT_ERR")" = 1 ] &&
-   grep -q 'killed by signal 11.*Stop tracing' "$MT_ERR" && [ -z "$MT_LEAK" ] &&
-   [ ! -s "$MT_OUT" ]; then
+if [ "$MT_RC" = 139 ] && [ "$(wc -l < "$MT_ERR")" = 1 ] &&
+   grep -q 'killed by signal 11' "$MT_ERR" && [ -z "$MT_LEAK" ] &&
+   grep -q '^tracing_duration_in_milliseconds: ' "$MT_OUT"; then
     pass crashing_workload
 else
     fail crashing_workload "rc=$MT_RC leak=$MT_LEAK err=$(head -c 300 "$MT_ERR")"

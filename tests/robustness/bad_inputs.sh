@@ -6,9 +6,11 @@
 # workloads and tools that cannot run, FIFOs that cannot be used, odd
 # numeric values.  tests/unit/cli_validation.sh has the original's messages
 # word for word; here each case must, in addition:
-#   * exit with the right status (2: usage, 1: anything else) within a
-#     time bound (seconds, not the 60 s protocol deadline),
-#   * print exactly one line on stderr and nothing on stdout,
+#   * exit with the right status (2: usage, 1: anything else, 126/127: the
+#     guest could not run the workload) within a time bound (seconds, not
+#     the 60 s protocol deadline),
+#   * print exactly one line on stderr and nothing on stdout (126/127: the
+#     report, as for any workload status),
 #   * leave no runtime dir (private TMPDIR per case) and no process (each
 #     case runs in its own session: nothing may be left in it).
 set -uo pipefail
@@ -58,7 +60,11 @@ check() {
     [ "$rc" = "$want_rc" ] || why="exit status $rc, expected $want_rc;"
     [ "$ms" -le $((max * 1000)) ] || why="$why took ${ms} ms > ${max} s;"
     [ "$lines" = 1 ] || why="$why $lines lines on stderr;"
-    [ "$want_rc" != 0 ] && [ -s "$dir/out" ] && why="$why stdout: $(head -c 100 "$dir/out");"
+    case $want_rc in
+    1|2) [ -s "$dir/out" ] && why="$why stdout: $(head -c 100 "$dir/out");" ;;
+    126|127) grep -q '^tracing_duration_in_milliseconds: ' "$dir/out" ||
+        why="$why no report on stdout;" ;;
+    esac
     grep -Eq -- "$want" "$dir/err" || why="$why stderr lacks /$want/;"
     grep -q '^memory_tracer: ' "$dir/err" || why="$why stderr not 'memory_tracer: ...';"
     [ -n "$procs" ] && why="$why processes left: $procs;"
@@ -159,12 +165,12 @@ check emulator_hangs          1 20 'timed out|QMP|qemu|QEMU' "${GW[@]}" $NT "$IM
 CASE_PREFIX=()
 
 # ---- things only the guest or the run can find out ----
-# A workload the guest cannot run (the shell's 126/127) fails the run with
-# one line; other non-zero statuses are the workload's own and only earn a
-# note, as the original reported them normally.
-check guest_workload_missing  1 60 'could not run the workload /no_such_program \(exit status 127: not found\)' --workload_path_on_guest /no_such_program $NT
-check guest_workload_not_exec 1 60 'could not run the workload /etc/passwd \(exit status 126: not executable\)' --workload_path_on_guest /etc/passwd $NT
-check host_workload_not_a_program 1 60 'could not run the workload .*\(exit status 12[67]' --workload_path_on_host "$tool_noshebang" $NT
+# A workload the guest cannot run (the shell's 126/127): the report, one
+# line, and the shell's status as memory_tracer's (like env(1), time(1));
+# other statuses are propagated too (tests/guest/exit_status.sh).
+check guest_workload_missing  127 60 'could not run the workload /no_such_program \(exit status 127: not found\)' --workload_path_on_guest /no_such_program $NT
+check guest_workload_not_exec 126 60 'could not run the workload /etc/passwd \(exit status 126: not executable\)' --workload_path_on_guest /etc/passwd $NT
+check host_workload_not_a_program 127 60 'could not run the workload .*\(exit status 12[67]' --workload_path_on_host "$tool_noshebang" $NT
 check tool_exec_format_error  1 60 'cannot start the analysis tool.*Exec format error' \
     --workload_path_on_host "$WL/simple_user_memory_intensive_workload" \
     --dont_add_communications_with_host_to_workload --analysis_tool_path "$tool_noshebang"
