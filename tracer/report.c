@@ -76,10 +76,9 @@ char *report_trace_info(JsonObject *q)
     return g_string_free(s, FALSE);
 }
 
-/* Blocks come from other programs: drop CRs and surrounding blank space. */
-static void print_block(const char *label, const char *text)
+char *report_clean_block(const char *text)
 {
-    g_autofree char *copy = g_strdup(text);
+    char *copy = g_strdup(text);
     char *w = copy;
     for (const char *p = copy; *p; p++) {
         if (*p != '\r') {
@@ -87,7 +86,13 @@ static void print_block(const char *label, const char *text)
         }
     }
     *w = '\0';
-    printf("%s\n%s\n", label, g_strstrip(copy));
+    return g_strstrip(copy);
+}
+
+static void print_block(const char *label, const char *text)
+{
+    g_autofree char *clean = report_clean_block(text);
+    printf("%s\n%s\n", label, clean);
 }
 
 void report_print(const RunResult *r)

@@ -39,6 +39,10 @@ void run_result_clear(RunResult *r);
 /* The trace-info block (without its label) built from query-gmbeoo. */
 char *report_trace_info(JsonObject *q);
 
+/* Blocks come from other programs: a copy without CRs and surrounding
+ * blank space, as printed. */
+char *report_clean_block(const char *text);
+
 /* Print the whole report on stdout and flush it. */
 void report_print(const RunResult *r);
 

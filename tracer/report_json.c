@@ -395,9 +395,11 @@ JsonNode *report_json_build(const Options *o, const RunResult *r,
     } else {
         json_builder_add_null_value(b);
     }
-    set_string_or_null(b, "analysis_output", r->analysis_output);
-    if (r->analysis_output) {
-        add_analysis_fields(b, r->analysis_output);
+    g_autofree char *analysis = r->analysis_output
+                                ? report_clean_block(r->analysis_output) : NULL;
+    set_string_or_null(b, "analysis_output", analysis);
+    if (analysis) {
+        add_analysis_fields(b, analysis);
     }
     if (r->counters) {
         add_trace_info(b, r->counters);

@@ -11,8 +11,7 @@
 #   parallel_runs   run_parallel.sh: every run once, results.csv
 #   collect_csv     collect.py: one row per report, the columns and values,
 #                  an unreadable report as a row with its error
-# The real runs (Slurm, GNU parallel, the guest) are tests/guest/sweep_*.sh
-# and tests/scale/.
+# The real runs (Slurm, GNU parallel, on the guest) are tests/guest/sweep_*.sh.
 set -uo pipefail
 top=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 S=$top/tools/sweep
