@@ -14,6 +14,7 @@
 #   exit_0 / exit_3 / exit_139 / exit_127   the workload's status is
 #                   memory_tracer's, and the report says how it ended with
 #                   memory_tracer_error null
+#   exit_timeout    a workload stopped by --timeout: 0, workload_end timeout
 #   tracer_failure  memory_tracer's own failure: exit 1 and the report
 #                   holds the stderr line in memory_tracer_error
 set -uo pipefail
@@ -160,6 +161,10 @@ mt_run --workload_path_on_host "$WL/crashing_workload" $NOCOMM --dont_trace --re
 exit_status exit_139 139 "'signal'" 139 11
 mt_run --workload_path_on_guest /no_such_program --dont_trace --report_json "$R/exit_127.json"
 exit_status exit_127 127 "'not_found'" 127 None
+# --timeout stopping the workload is the end the user asked for: 0.
+mt_run --workload_path_on_host "$WL/sleep_forever_workload.sh" --timeout 2 --dont_trace \
+    --report_json "$R/exit_timeout.json"
+exit_status exit_timeout 0 "'timeout'" 143 None
 
 # ---- memory_tracer's own failure ----
 mt_run --workload_path_on_guest /bin/true --dont_trace --report_json "$R/fail.json" \
