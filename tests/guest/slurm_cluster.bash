@@ -6,8 +6,9 @@
 #   slurm_up DIR    start munged, slurmctld and slurmd; wait (bounded) until
 #                   the node is idle.  Exports SLURM_CONF.  Returns 1 with a
 #                   reason in SLURM_WHY if it cannot.
-#   slurm_down      stop the daemons (SIGTERM, then SIGKILL) and reap them;
-#                   safe to call twice, and from an EXIT trap.
+#   slurm_down      cancel the jobs still queued or running, stop the
+#                   daemons (SIGTERM, then SIGKILL) and reap them; safe to
+#                   call twice, and from an EXIT trap.
 #
 # Needs root (slurmd runs jobs as their user; the cluster's SlurmUser is the
 # caller) and Debian's slurm-wlm and munge.
@@ -105,6 +106,13 @@ CONF
 
 slurm_down() {
     local p i
+    # Jobs first: slurmstepd outlives slurmd, so cancel what still runs and
+    # wait (bounded) until the queue is empty.
+    if [ ${#SLURM_PIDS[@]} -ge 2 ] && kill -0 "${SLURM_PIDS[1]}" 2>/dev/null; then
+        scancel --partition=sweep 2>/dev/null
+        slurm_wait 30 "cancelled jobs to end" \
+            bash -c '[ -z "$(squeue -h 2>/dev/null)" ]'
+    fi
     # Newest first: slurmd, slurmctld, munged.
     for ((i = ${#SLURM_PIDS[@]} - 1; i >= 0; i--)); do
         p=${SLURM_PIDS[$i]}
