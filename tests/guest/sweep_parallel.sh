@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# A sweep of four exact-count runs under GNU parallel
-# (tools/sweep/run_parallel.sh, two at a time): every result checked
-# exactly (tests/guest/sweep_lib.bash), no run left behind.  The same sweep
+# A sweep of four exact-count runs, each into its own trace file, under GNU
+# parallel (tools/sweep/run_parallel.sh, two at a time): every result
+# checked exactly (tests/guest/sweep_lib.bash), no run left behind.  The same sweep
 # on a Slurm cluster is tests/guest/sweep_slurm.sh.
 set -uo pipefail
 source "$(dirname "$0")/mt_lib.bash"

@@ -4,10 +4,11 @@
 # The sweep on a real Slurm cluster: a one-node cluster on localhost
 # (tests/guest/slurm_cluster.bash: munged, slurmctld and slurmd with
 # everything in a temporary directory), tools/sweep/submit_slurm.sh queues
-# the four exact-count runs as a 4-task job array plus the collector job,
-# and every result is checked exactly (tests/guest/sweep_lib.bash).  The
+# the four exact-count runs (one JSON report and one trace file per task) as
+# a 4-task job array plus the collector job, and every result is checked
+# exactly (tests/guest/sweep_lib.bash).  The
 # daemons are stopped on every exit path.  Needs root (else SKIP).  About
-# 15 s on the 2-core development machine, so it is part of `make check`.
+# 20 s on the 2-core development machine, so it is part of `make check`.
 #
 #   slurm_array     all four array tasks COMPLETED, each run exact
 #   slurm_collect   the collector job wrote results.csv after the array

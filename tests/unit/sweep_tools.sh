@@ -7,6 +7,9 @@
 #                  one clear line for each kind of bad line
 #   task_arguments  a run line becomes exactly the expected argv, run from
 #                  the sweep file's directory (paths with blanks intact)
+#   task_trace_file without a destination in its options a run writes
+#                  OUTDIR/NAME.trace.zst (--trace_file_path), or fails with one
+#                  line if memory_tracer cannot
 #   task_status     sweep_task.sh exits with memory_tracer's status
 #   parallel_runs   run_parallel.sh: every run once, results.csv
 #   collect_csv     collect.py: one row per report, the columns and values,
@@ -26,7 +29,7 @@ fail() { echo "FAIL: $1: $2"; }
 fake=$tmp/fake_memory_tracer
 cat > "$fake" <<'FAKE'
 #!/usr/bin/env bash
-if [ "${1:-}" = --help ]; then echo "usage: fake [--report_json PATH]"; exit 0; fi
+if [ "${1:-}" = --help ]; then echo "usage: fake [--report_json PATH] ${FAKE_HELP:-}"; exit 0; fi
 report= workload=
 for ((i = 1; i <= $#; i++)); do
     case ${!i} in
@@ -96,6 +99,21 @@ if [ "$rc2" = 0 ] && [ "$(cat "$out/first.json.args")" = "$want1" ] &&
     pass task_arguments
 else
     fail task_arguments "rc=$rc2 first: $(tr '\n' ' ' < "$out/first.json.args") second: $(tr '\n' ' ' < "$out/second.json.args")"
+fi
+
+nodest=$tmp/sweeps/nodest.sweep
+printf 'plain w/two 0 0 all - --verbose\n' > "$nodest"
+err=$("$S/sweep_task.sh" "$nodest" 1 "$out" 2>&1); rc_no=$?
+FAKE_HELP="--trace_file_path PATH" "$S/sweep_task.sh" "$nodest" 1 "$out"; rc_yes=$?
+want=$(printf '%s\n' "$tmp/sweeps" --workload_path_on_host w/two \
+    --log_of_GMBE_block_len 0 --log_of_GMBE_tracing_ratio 0 \
+    --trace_file_path "$out/plain.trace.zst" \
+    --print_trace_info --report_json "$out/plain.json" --verbose)
+if [ "$rc_no" = 1 ] && [[ $err == *"cannot write trace files"* ]] &&
+   [ "$rc_yes" = 0 ] && [ "$(cat "$out/plain.json.args")" = "$want" ]; then
+    pass task_trace_file
+else
+    fail task_trace_file "rc $rc_no/$rc_yes err=$err args: $(tr '\n' ' ' < "$out/plain.json.args")"
 fi
 
 "$S/sweep_task.sh" "$sweep" 3 "$out"; rc=$?

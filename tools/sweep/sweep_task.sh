@@ -124,7 +124,8 @@ for a in "${extra[@]}"; do
 done
 rm -f -- "$out/$name".{json,out,err,trace.zst}
 if [ -z "$has_destination" ]; then
-    "$mt" --help | grep -q -- --trace_file_path ||
+    help=$("$mt" --help)
+    [[ $help == *--trace_file_path* ]] ||
         die "run $index ($name): no trace destination in its options, and this memory_tracer cannot write trace files"
     args+=(--trace_file_path "$out/$name.trace.zst")
 fi
