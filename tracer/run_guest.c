@@ -127,9 +127,8 @@ bool connect_qmp(Session *s, GError **err)
                       s, err)) {
         return false;
     }
-    if (s->o->report_json) {
-        s->result.qemu_version = report_json_qemu_version(s->vm.qmp);
-    }
+    /* For the report and the trace file's header. */
+    s->result.qemu_version = report_json_qemu_version(s->vm.qmp);
     return true;
 }
 

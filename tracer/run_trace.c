@@ -187,15 +187,15 @@ static WaitPoll poll_tool_opened(Wait *w, void *data, GError **err)
                                                     : WAIT_PENDING;
 }
 
-/* "7.2.0 (Debian 1:7.2+dfsg-7)" from QMP query-version, or NULL. */
+/* "7.2.0 (Debian 1:7.2+dfsg-7)" from QMP query-version (asked once, when
+ * QMP came up), or NULL. */
 static char *qemu_version(Session *s)
 {
-    g_autoptr(GError) e = NULL;
-    JsonNode *r;
-    if (!qmp_do(s, "query-version", NULL, &r, &e)) {
+    JsonNode *r = s->result.qemu_version;
+    char *text = NULL;
+    if (!r) {
         return NULL;
     }
-    char *text = NULL;
     if (JSON_NODE_HOLDS_OBJECT(r)) {
         JsonObject *o = json_node_get_object(r);
         JsonObject *q = json_object_get_object_member(o, "qemu");
@@ -210,7 +210,6 @@ static char *qemu_version(Session *s)
                 pkg, *pkg ? ")" : "");
         }
     }
-    json_node_unref(r);
     return text;
 }
 
