@@ -19,6 +19,12 @@
 #                 the same patched binary, writing the same records into a
 #                 FIFO read by drain
 #   libmem        --dont_trace with QEMU's tests/plugin/mem.c (inline=on)
+#   full_lean, full_lean8   GMBEOO B=0,R=0 into drain with DRAIN_TOUCH=0
+#                 (a lean reader), gmbeoo16 and compact8 records
+# The dense workload of issue 9 (dense_rmw: v[i] += v[i-1] ^ p, L1-resident)
+# runs untraced, stock, sweep_B16R10 (1:1024 into drain), full_drain (the
+# reader touches every record), full_lean and full_lean8: the "Issue 9"
+# table of the report puts every row of the issue's table side by side.
 # The plugin configurations need extra QEMU arguments; the CLI has no switch
 # for that, so each runs a copy of memory_tracer from a directory laid out
 # like build/ (bin/, guest/, share/qemu) whose bin/qemu-system-x86_64 is a
@@ -64,6 +70,7 @@ if [ "$preset" = full ]; then
     reps=${BENCH_REPS:-3}
     main_workloads=(mem_loop)
     main_configs=(native untraced stock full_sa full_drain B16R10 B3R4 plugin libmem)
+    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8)
     other_workloads=(pointer_chase syscall_heavy busybox_gzip busybox_sort busybox_md5sum)
     other_configs=(native untraced full_drain B16R10 plugin)
     other_reps=2
@@ -78,6 +85,7 @@ else
     reps=${BENCH_REPS:-3}
     main_workloads=(mem_loop)
     main_configs=(native untraced stock full_sa full_drain B16R10 plugin)
+    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8)
     other_workloads=(busybox_gzip)
     other_configs=(native untraced full_drain B16R10)
     other_reps=1
@@ -92,6 +100,8 @@ fi
 
 # Overrides for a partial run (development, or one figure): space-separated.
 [ -n "${BENCH_CONFIGS:-}" ] && read -r -a main_configs <<< "$BENCH_CONFIGS"
+[ -n "${BENCH_DENSE_CONFIGS+x}" ] && read -r -a dense_configs <<< "$BENCH_DENSE_CONFIGS"
+[ -n "${BENCH_MAIN_WORKLOADS+x}" ] && read -r -a main_workloads <<< "$BENCH_MAIN_WORKLOADS"
 [ -n "${BENCH_OTHER_WORKLOADS+x}" ] && read -r -a other_workloads <<< "$BENCH_OTHER_WORKLOADS"
 [ -n "${BENCH_SWEEP+x}" ] && read -r -a sweep_b0 <<< "$BENCH_SWEEP" && sweep_b16=()
 [ -n "${BENCH_TRIVIAL_REPS:-}" ] && trivial_reps=$BENCH_TRIVIAL_REPS && upload_reps=$BENCH_TRIVIAL_REPS
@@ -187,6 +197,7 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # run_one workload config rep: one memory_tracer run, one line in $runs.
 run_one() {
     local w=$1 cfg=$2 rep=$3 path exe="$mt" args=() tool="" drain_pid="" r
+    local envs=()
     r="$work/run-$w-$cfg-$rep"
     if [ "$w" = guest_date ]; then
         args=(--workload_path_on_guest /bin/date)
@@ -203,6 +214,11 @@ run_one() {
         full_sa)    [ $have_sa = 1 ] || return 0
                     tool=sa; args+=(--analysis_tool_path "$sa" --print_trace_info) ;;
         full_drain) tool=drain; args+=(--analysis_tool_path "$drain" --print_trace_info) ;;
+        full_lean)  tool=drain; envs=(DRAIN_TOUCH=0)
+                    args+=(--analysis_tool_path "$drain" --print_trace_info) ;;
+        full_lean8) tool=drain; envs=(DRAIN_TOUCH=0)
+                    args+=(--analysis_tool_path "$drain" --print_trace_info
+                           --trace_record_format compact8) ;;
         B*R*)       local b=${cfg#B}; b=${b%R*}; local rr=${cfg#*R}
                     [ $have_sa = 1 ] || return 0
                     tool=sa; args+=(--analysis_tool_path "$sa" --print_trace_info
@@ -219,10 +235,10 @@ run_one() {
         libmem)     exe="$out/variants/libmem/bin/memory_tracer"; args+=(--dont_trace) ;;
         *)          say "unknown config $cfg"; return 1 ;;
     esac
-    echo "$exe ${args[*]}" > "$r.cmd"
+    echo "${envs[*]}${envs[*]:+ }$exe ${args[*]}" > "$r.cmd"
     local t0 t1 rc pid
     t0=$(now_ms)
-    timeout --kill-after=10 "$per_run_timeout" "$exe" "${args[@]}" > "$r.out" 2> "$r.err" < /dev/null &
+    env ${envs[@]+"${envs[@]}"} timeout --kill-after=10 "$per_run_timeout" "$exe" "${args[@]}" > "$r.out" 2> "$r.err" < /dev/null &
     pid=$!
     poll_rss "$pid" "$r.rss" &
     local poller=$!
@@ -301,9 +317,10 @@ say "preset $preset: $reps reps of ${main_workloads[*]} x ${main_configs[*]}"
 for ((p = 1; p <= pipe_reps; p++)); do run_pipe write; run_pipe vmsplice; done
 if [ $have_cli = 1 ]; then
     for ((rep = 1; rep <= reps; rep++)); do
-        for w in "${main_workloads[@]}"; do
+        for w in ${main_workloads[@]+"${main_workloads[@]}"}; do
             for c in "${main_configs[@]}"; do run_one "$w" "$c" "$rep"; done
         done
+        for c in ${dense_configs[@]+"${dense_configs[@]}"}; do run_one dense_rmw "$c" "$rep"; done
         if [ "$rep" -le "$other_reps" ]; then
             for w in "${other_workloads[@]}"; do
                 for c in "${other_configs[@]}"; do run_one "$w" "$c" "$rep"; done
@@ -466,6 +483,29 @@ headline() {
         "$(div "$full_rps" "$pipe_write_rps")" "$(div "$full_rps" "$pipe_vmsplice_rps")"
 }
 
+# The issue-9 table: every row side by side, from the dense_rmw runs.
+issue9() {
+    local u st s f lean lean8 r_s r_f r_u rps16 rps8 dr
+    u=$(med dense_rmw untraced traced)
+    st=$(med dense_rmw stock traced)
+    s=$(med dense_rmw sweep_B16R10 traced)
+    f=$(med dense_rmw full_drain traced)
+    lean=$(med dense_rmw full_lean traced)
+    lean8=$(med dense_rmw full_lean8 traced)
+    r_s=$(div "$s" "$u" %.3f); r_f=$(div "$f" "$u"); r_u=$(div "$u" "$st" %.3f)
+    rps16=$(div "$(med dense_rmw full_lean written)" "$lean" %.0f); rps16=$(div "$rps16" 1000 %.1f)
+    rps8=$(div "$(med dense_rmw full_lean8 written)" "$lean8" %.0f); rps8=$(div "$rps8" 1000 %.1f)
+    dr=$(awk -F'\t' 'NR > 1 && $1 == "dense_rmw" && $2 == "full_drain" && $4 == 0 && $9 != "-" { s += $9; n++ } END { print n ? s : "-" }' "$runs")
+    printf '| mode | measured | goal | verdict |\n|---|---|---|---|\n'
+    printf '| sampled 1:1024 (B=16, R=10) / untraced | %sx | <= 1.10x | %s |\n' "$r_s" "$(mark "$r_s" 1.10 '<=')"
+    printf '| full rate / untraced, reader touching every record | %sx (%s dropped) | <= 3.0x, 0 dropped | %s |\n' "$r_f" "$dr" "$(mark "$r_f" 3 '<=')"
+    printf '| records/s at full rate into a lean reader, 16-byte | %s M/s | >= 300 M/s | %s |\n' "$rps16" "$(mark "$rps16" 300 '>=')"
+    printf '| records/s at full rate, compact 8-byte | %s M/s | >= 400 M/s | %s |\n' "$rps8" "$(mark "$rps8" 400 '>=')"
+    printf '| untraced, patched / stock 7.2 | %sx (%s / %s ms) | same (within noise) | - |\n' "$r_u" "$u" "$st"
+    printf '\nuntraced: %s M accesses/s (%s events in the region at full rate)\n' \
+        "$(div "$(div "$(med dense_rmw full_drain events)" "$u" %.0f)" 1000 %.0f)" "$(med dense_rmw full_drain events)"
+}
+
 # ------------------------------------------------------------ report
 mkdir -p "$results_dir"
 {
@@ -497,6 +537,12 @@ mkdir -p "$results_dir"
         echo "${missing[*]}); only the pipe ceiling was measured."
         echo
     fi
+    echo "## Issue 9: the dense workload (dense_rmw, v[i] += v[i-1] ^ p, 16 KiB)"
+    echo
+    issue9
+    echo
+    table dense_rmw ${dense_configs[@]+"${dense_configs[@]}"}
+    echo
     echo "## Targets"
     echo
     headline
@@ -576,6 +622,8 @@ fi
 # The same headline and main table on the terminal.
 echo
 echo "== memory_tracer bench ($preset) =="
+issue9 | column -t -s '|' 2>/dev/null || issue9
+echo
 headline | column -t -s '|' 2>/dev/null || headline
 echo
 table mem_loop "${main_configs[@]}" | sed 's/^| //; s/ |$//' | column -t -s '|' 2>/dev/null

@@ -33,6 +33,8 @@ static volatile uint64_t bytes_read;
 static volatile uint64_t checksum;
 static volatile uint64_t reads;
 static volatile sig_atomic_t reported;
+/* From GMBEOO_RECORD_FORMAT (memory_tracer sets it); gmbeoo16 if unset. */
+static unsigned rec_size = GMBEOO_RECORD_SIZE;
 
 static size_t put_u64(char *p, uint64_t v)
 {
@@ -68,11 +70,11 @@ static void report(int sig)
     reported = 1;
     n += put_str(buf + n, "-----begin analysis output-----\n");
     n += put_str(buf + n, "num_of_records: ");
-    n += put_u64(buf + n, b / GMBEOO_RECORD_SIZE);
+    n += put_u64(buf + n, b / rec_size);
     n += put_str(buf + n, "\nnum_of_bytes: ");
     n += put_u64(buf + n, b);
     n += put_str(buf + n, "\nnum_of_partial_record_bytes: ");
-    n += put_u64(buf + n, b % GMBEOO_RECORD_SIZE);
+    n += put_u64(buf + n, b % rec_size);
     n += put_str(buf + n, "\nnum_of_reads: ");
     n += put_u64(buf + n, reads);
     n += put_str(buf + n, "\nchecksum: ");
@@ -102,6 +104,16 @@ int main(int argc, char **argv)
     if (argc < 2) {
         fprintf(stderr, "usage: drain FIFO [workload info tokens...]\n");
         return 2;
+    }
+    env = getenv("GMBEOO_RECORD_FORMAT");
+    if (env && *env) {
+        int f = gmbeoo_format_from_name(env);
+
+        if (f < 0) {
+            fprintf(stderr, "drain: unknown record format '%s'\n", env);
+            return 2;
+        }
+        rec_size = gmbeoo_format_size((GmbeooRecordFormat)f);
     }
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = report;

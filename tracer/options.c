@@ -7,6 +7,8 @@
  */
 #include "options.h"
 
+#include "gmbeoo/record.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -25,7 +27,7 @@ typedef enum {
     OPT_TIMEOUT, OPT_DONT_ADD_COMMS,
     OPT_CPL3, OPT_BLOCK_LEN, OPT_TRACING_RATIO, OPT_PRINT_TRACE_INFO,
     OPT_DONT_USE_NOGRAPHIC, OPT_DONT_EXIT, OPT_GUEST_RAM, OPT_VERBOSE,
-    OPT_REPORT_JSON, OPT_HELP, OPT_VERSION,
+    OPT_REPORT_JSON, OPT_RECORD_FORMAT, OPT_HELP, OPT_VERSION,
     OPT_COUNT
 } OptionId;
 
@@ -54,6 +56,7 @@ static const OptionSpec specs[] = {
     { "dont_use_nographic", OPT_DONT_USE_NOGRAPHIC, false, 0 },
     { "dont_exit_qemu_when_done", OPT_DONT_EXIT, false, 0 },
     { "guest_RAM_in_MBs", OPT_GUEST_RAM, true, 0 },
+    { "trace_record_format", OPT_RECORD_FORMAT, true, 0 },
     { "verbose", OPT_VERBOSE, false, 0 },
     { "report_json", OPT_REPORT_JSON, true, 0 },
     { "help", OPT_HELP, false, 0 },
@@ -219,6 +222,16 @@ static bool apply(Options *o, const OptionSpec *spec, const char *value,
         g_free(o->report_json);
         o->report_json = g_strdup(value);
         break;
+    case OPT_RECORD_FORMAT: {
+        int f = gmbeoo_format_from_name(value);
+        if (f < 0) {
+            return fail(e, 2, "argument --%s: invalid choice: '%s' (choose "
+                        "from 'gmbeoo16', 'compact8', 'extended32')",
+                        spec->name, value);
+        }
+        o->record_format = f;
+        break;
+    }
     case OPT_HELP:
         o->help = true;
         break;

@@ -52,6 +52,7 @@ typedef struct Options {
     long guest_ram_mb;              /* 0 unless given or from guest.conf */
     bool verbose;
     char *report_json;              /* --report_json PATH (absolute), or NULL */
+    int record_format;              /* GmbeooRecordFormat, default gmbeoo16 */
 
     bool help;
     bool version;

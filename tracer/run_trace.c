@@ -6,6 +6,8 @@
  */
 #include "run.h"
 
+#include "gmbeoo/record.h"
+
 #include <gio/gio.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -96,8 +98,14 @@ bool start_analysis_tool(Session *s, GError **err)
     }
     g_auto(GStrv) tokens = workload_info_tokens(s->result.workload_info);
     debug_msg("starting the analysis tool %s", s->o->analysis_tool_path);
-    if (!analysis_start(&s->tool, s->o->analysis_tool_path, s->fifo_path,
-                        tokens, err)) {
+    /* The record format, in the tool's environment only. */
+    g_setenv("GMBEOO_RECORD_FORMAT",
+             gmbeoo_format_name((GmbeooRecordFormat)s->o->record_format),
+             TRUE);
+    bool started = analysis_start(&s->tool, s->o->analysis_tool_path,
+                                  s->fifo_path, tokens, err);
+    g_unsetenv("GMBEOO_RECORD_FORMAT");
+    if (!started) {
         return false;
     }
     s->tool_started = true;
@@ -279,6 +287,10 @@ bool enable_tracing(Session *s, GError **err)
                                s->o->log_of_tracing_ratio);
     json_object_set_boolean_member(args, "trace-only-cpl3",
                                    s->o->trace_only_cpl3);
+    if (s->o->record_format != GMBEOO_FORMAT_GMBEOO16) {
+        json_object_set_string_member(args, "record-format",
+            gmbeoo_format_name((GmbeooRecordFormat)s->o->record_format));
+    }
     if (!qmp_do(s, "gmbeoo-enable", args, NULL, err) ||
         !wait_output_state(s, "open", "QEMU to open the trace FIFO", err)) {
         return false;

@@ -10,12 +10,16 @@
  *   ADDR LEN (the workload info of the tests/workloads/gmbeoo_* workloads):
  *   the buffer the test looks at, [ADDR, ADDR + LEN).
  * environment:
+ *   GMBEOO_RECORD_FORMAT=gmbeoo16|compact8   the stream's record format
+ *                                (memory_tracer sets it; default gmbeoo16)
  *   GMBEOO_COUNT_STALL_AFTER=N   stop reading after N records (but keep
  *                                the FIFO open) until SIGUSR1: a reader
  *                                that stops reading.
  *
  * Output lines (label: value):
  *   records, records_cpl0 .. records_cpl3, invalid (valid bit clear),
+ *   drop_markers and marked_dropped (their count and the sum of the
+ *   numbers they carry; markers are in records and invalid too),
  *   eof (1 if the stream ended), partial_bytes (a torn record at the end),
  *   in_range, and for each info byte seen in range
  *     in_range_info load|store size=S sx=X cpl=C: N
@@ -54,6 +58,7 @@ static void on_usr1(int sig)
 }
 
 static uint64_t records, by_cpl[4], invalid_records, in_range;
+static uint64_t drop_markers, marked_dropped;
 static uint64_t by_info[256];
 static uint64_t base, len;
 /* Coverage bitmaps, one byte per buffer byte: bit (cpl==3)*2 + store. */
@@ -110,14 +115,20 @@ static void add_delta(int64_t d)
     delta_count[n_deltas++] = 1;
 }
 
-static void record(const uint8_t *p)
+static void record(GmbeooRecordFormat format, const uint8_t *p)
 {
+    GmbeooAccess a;
     GmbeooRecord r;
-    gmbeoo_decode(&r, p);
+    gmbeoo_decode_any(&a, format, p);
     records++;
-    if (!gmbeoo_is_valid(r.word0)) {
+    if (!a.valid) {
         invalid_records++;
+        drop_markers++;
+        marked_dropped += a.dropped;
+        return;
     }
+    r.word0 = gmbeoo_word0(a.info);
+    r.vaddr = a.vaddr;
     unsigned cpl = gmbeoo_cpl(r.word0);
     by_cpl[cpl]++;
     if (len == 0 || r.vaddr - base >= len) {
@@ -149,8 +160,13 @@ static void records_fast(const uint8_t *p, size_t n)
         uint64_t w0, va;
         memcpy(&w0, p, 8);
         memcpy(&va, p + 8, 8);
+        if (!(w0 >> 63)) {
+            bad++;
+            drop_markers++;
+            marked_dropped += va;
+            continue;
+        }
         cpl[(w0 >> GMBEOO_CPL_SHIFT) & 3]++;
-        bad += !(w0 >> 63);
         if (va - base < len) {
             in++;
             by_info[w0 & GMBEOO_INFO_MASK]++;
@@ -179,11 +195,11 @@ static bool count_block(const RecordBlock *b, void *opaque)
         n = (size_t)(c->stall_after - records);
         more = false;
     }
-    if (c->fast) {
+    if (c->fast && b->format == GMBEOO_FORMAT_GMBEOO16) {
         records_fast(b->data, n);
     } else {
         for (size_t i = 0; i < n; i++) {
-            record(b->data + i * GMBEOO_RECORD_SIZE);
+            record(b->format, b->data + i * b->record_size);
         }
     }
     return more;
@@ -204,6 +220,8 @@ static void report(int eof, size_t partial)
         printf("records_cpl%d: %" PRIu64 "\n", c, by_cpl[c]);
     }
     printf("invalid: %" PRIu64 "\n", invalid_records);
+    printf("drop_markers: %" PRIu64 "\n", drop_markers);
+    printf("marked_dropped: %" PRIu64 "\n", marked_dropped);
     printf("eof: %d\n", eof);
     printf("partial_bytes: %zu\n", partial);
     printf("range: 0x%" PRIx64 " %" PRIu64 "\n", base, len);
@@ -310,9 +328,16 @@ int main(int argc, char **argv)
         report(0, 0);
         return 1;
     }
-    /* The shared reader loop (lib/record_stream.c), gmbeoo16 records. */
-    RecordStream *rs = record_stream_new_fd(fd, true, argv[1],
-                                            GMBEOO_FORMAT_GMBEOO16);
+    /* The shared reader loop (lib/record_stream.c). */
+    GmbeooRecordFormat format;
+    GError *ferr = NULL;
+    if (!record_format_choose(NULL, &format, &ferr) ||
+        format == GMBEOO_FORMAT_EXTENDED32) {
+        fprintf(stderr, "gmbeoo_count: %s\n",
+                ferr ? ferr->message : "extended32 is not supported");
+        return 2;
+    }
+    RecordStream *rs = record_stream_new_fd(fd, true, argv[1], format);
     Counting c = { .stall_after = stall_after, .fast = fast };
     record_stream_set_callback(rs, count_block, &c);
     int eof = 0;

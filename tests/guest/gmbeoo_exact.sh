@@ -23,6 +23,15 @@
 #                    8 consecutive elements 128 apart; and for several (B,R)
 #                    written == #{i < events : (i & mask) == 0}.  (The six
 #                    original cases are in original_suite.sh.)
+#  sampled_exact_*   gmbeoo_exact_workload (many accesses per TB, atomics,
+#                    SSE, string ops) sampled with B=0,R=1 and B=2,R=3:
+#                    every TB straddles keep/skip transitions of the
+#                    countdown; written == the rule's count of events and
+#                    the tool reads exactly that many.
+#  compact8_*        exact_counts, kernel_accesses, sampling_rule_3_4 and a
+#                    sampled_exact case again with --trace_record_format
+#                    compact8 (8-byte records, decoded with
+#                    gmbeoo_decode_any): the same results.
 #  stalled_reader    a reader that stops reading: counted drops, nothing
 #                    missing, the run ends in bounded time.
 #  long_lossless     320 M records (> 2^32 bytes) into a counting reader:
@@ -110,34 +119,44 @@ EOF
     for o in 640 648 656 664; do echo "at +$o store size=8 sx=0 cpl=3: 1"; done
     echo "at +4092 load size=8 sx=0 cpl=3: 5"
 }
-run_count gmbeoo_exact_workload
-if mt_ok exact_counts; then
+check_exact_counts() {
+local name=$1
+shift
+run_count gmbeoo_exact_workload "$@"
+if mt_ok "$name"; then
     got=$(grep '^at ' "$MT_OUT")
     want=$(expected_exact)
     in_range=$(mt_value in_range)
     if [ "$got" != "$want" ]; then
-        fail exact_counts "records in the buffer differ (- want, + got): $(diff <(echo "$want") <(echo "$got") | grep '^[<>]' | tr '\n' ';')"
+        fail "$name" "records in the buffer differ (- want, + got): $(diff <(echo "$want") <(echo "$got") | grep '^[<>]' | tr '\n' ';')"
     elif [ "$in_range" != 3601 ]; then
-        fail exact_counts "in_range $in_range, want 3601"
+        fail "$name" "in_range $in_range, want 3601"
     elif [ "$(mt_value eof)" != 1 ] || [ "$(mt_value records)" != "$(written)" ]; then
-        fail exact_counts "eof $(mt_value eof), read $(mt_value records), written $(written)"
+        fail "$name" "eof $(mt_value eof), read $(mt_value records), written $(written)"
     else
-        pass exact_counts
+        pass "$name"
     fi
 fi
+}
+check_exact_counts exact_counts
 
 # ---- kernel_accesses ----
-run_count gmbeoo_kernel_workload
-if mt_ok kernel_accesses; then
+check_kernel_accesses() {
+local name=$1
+shift
+run_count gmbeoo_kernel_workload "$@"
+if mt_ok "$name"; then
     st=$(mt_value covered_bytes_cpl0_store) ld=$(mt_value covered_bytes_cpl0_load)
     u=$(( $(mt_value covered_bytes_cpl3_store) + $(mt_value covered_bytes_cpl3_load) ))
     cpl0=$(mt_value records_cpl0)
     if [ "$st" = 65536 ] && [ "$ld" = 65536 ] && [ "$u" = 0 ]; then
-        pass kernel_accesses
+        pass "$name"
     else
-        fail kernel_accesses "of 65536 bytes: $st covered by CPL0 stores, $ld by CPL0 loads, $u by CPL3 records"
+        fail "$name" "of 65536 bytes: $st covered by CPL0 stores, $ld by CPL0 loads, $u by CPL3 records"
     fi
 fi
+}
+check_kernel_accesses kernel_accesses
 
 # ---- cpl3_only ----
 run_count gmbeoo_kernel_workload --trace_only_CPL3_code_GMBE
@@ -163,9 +182,12 @@ if mt_ok sampling_rule_all; then
         pass sampling_rule_all ||
         fail sampling_rule_all "in_range $ir, deltas '$d' (want 100000, '1:99999'), events $(events) written $(written)"
 fi
+check_sampling_3_4() {
+local name=$1
+shift
 run_count gmbeoo_stride_workload --trace_only_CPL3_code_GMBE \
-    --log_of_GMBE_block_len 3 --log_of_GMBE_tracing_ratio 4
-if mt_ok sampling_rule_3_4; then
+    --log_of_GMBE_block_len 3 --log_of_GMBE_tracing_ratio 4 "$@"
+if mt_ok "$name"; then
     d=$(mt_value deltas) ir=$(mt_value in_range) e=$(events) w=$(written)
     ones=$(sed -n 's/^1:\([0-9]*\) 121:\([0-9]*\)$/\1/p' <<<"$d")
     gaps=$(sed -n 's/^1:\([0-9]*\) 121:\([0-9]*\)$/\2/p' <<<"$d")
@@ -173,16 +195,18 @@ if mt_ok sampling_rule_3_4; then
     # 100000 consecutive stores, period 128: 781..783 blocks, 6248..6256 kept;
     # with only deltas 1 and 121 that means every block inside is 8 long.
     if [ -z "$ones" ]; then
-        fail sampling_rule_3_4 "deltas '$d': want only 1 and 121"
+        fail "$name" "deltas '$d': want only 1 and 121"
     elif [ $((gaps + 1)) -lt 781 ] || [ $((gaps + 1)) -gt 783 ] ||
          [ "$ir" -lt 6248 ] || [ "$ir" -gt 6256 ] || [ $((ones + gaps + 1)) != "$ir" ]; then
-        fail sampling_rule_3_4 "$ir kept in $((gaps + 1)) blocks (deltas '$d')"
+        fail "$name" "$ir kept in $((gaps + 1)) blocks (deltas '$d')"
     elif [ "$w" != "$want" ] || [ "$(mt_value records)" != "$w" ]; then
-        fail sampling_rule_3_4 "events $e: written $w, read $(mt_value records), rule says $want"
+        fail "$name" "events $e: written $w, read $(mt_value records), rule says $want"
     else
-        pass sampling_rule_3_4
+        pass "$name"
     fi
 fi
+}
+check_sampling_3_4 sampling_rule_3_4
 for br in "4 3" "2 5" "0 1" "5 59" "1 63"; do
     set -- $br
     name=sampling_formula_$1_$2
@@ -193,6 +217,32 @@ for br in "4 3" "2 5" "0 1" "5 59" "1 63"; do
             pass "$name" || fail "$name" "events $e: written $w, read $(mt_value records), rule says $want"
     fi
 done
+
+# ---- sampled_exact: keep/skip transitions inside TBs ----
+check_sampled_exact() {
+    local name=$1 b=$2 r=$3
+    shift 3
+    run_count gmbeoo_exact_workload --log_of_GMBE_block_len "$b" \
+        --log_of_GMBE_tracing_ratio "$r" "$@"
+    if mt_ok "$name"; then
+        local e w want
+        e=$(events) w=$(written) want=$(kept "$(events)" "$b" "$r")
+        if [ "$w" = "$want" ] && [ "$(mt_value records)" = "$w" ] &&
+           [ "$(mt_value invalid)" = 0 ] && [ "$e" -gt 3601 ]; then
+            pass "$name"
+        else
+            fail "$name" "events $e: written $w, read $(mt_value records), rule says $want"
+        fi
+    fi
+}
+check_sampled_exact sampled_exact_0_1 0 1
+check_sampled_exact sampled_exact_2_3 2 3
+
+# ---- compact8: the same results from 8-byte records ----
+check_exact_counts compact8_exact_counts --trace_record_format compact8
+check_kernel_accesses compact8_kernel_accesses --trace_record_format compact8
+check_sampling_3_4 compact8_sampling_rule_3_4 --trace_record_format compact8
+check_sampled_exact compact8_sampled_exact_0_1 0 1 --trace_record_format compact8
 
 # ---- stalled_reader ----
 # The reader takes 1000 records and then keeps the FIFO open without
