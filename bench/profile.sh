@@ -14,6 +14,10 @@
 # bench/PROFILE.md interprets a run of this script.
 #
 # usage: bench/profile.sh [quick|full]   (workload size preset, default quick)
+# env: PROFILE_WORKLOAD (default dense_rmw, the dense loop of issue 9; or
+#      mem_loop).  Runs: full rate into drain (touching every record), into
+#      simple_analysis, compact8 into a lean drain (DRAIN_TOUCH=0), sampled
+#      B=16,R=10 into drain, then the plugin tracer.
 set -uo pipefail
 
 preset=${1:-quick}
@@ -68,21 +72,25 @@ summarize() {   # name
     cat "$prof/by-symbol-$1.txt" >&2
 }
 
-workload="$out/workloads/$preset/mem_loop"
+workload="$out/workloads/$preset/${PROFILE_WORKLOAD:-dense_rmw}"
 common=(--workload_path_on_host "$workload" --dont_add_communications_with_host_to_workload)
 
 make_variant profile "-name debug-threads=on"
-for tool in drain simple_analysis; do
-    tpath="$out/drain"
-    [ "$tool" = simple_analysis ] && tpath="$bin/simple_analysis"
-    echo "profile: tracing $workload at full rate into $tool under perf" >&2
-    perf record -q -o "$prof/perf-gmbeoo-$tool.data" -e cpu-clock -F 1999 -- \
+for run in drain simple_analysis lean8 sampled; do
+    tpath="$out/drain" extra=() envs=()
+    case $run in
+        simple_analysis) tpath="$bin/simple_analysis" ;;
+        lean8) envs=(DRAIN_TOUCH=0); extra=(--trace_record_format compact8) ;;
+        sampled) extra=(--log_of_GMBE_block_len 16 --log_of_GMBE_tracing_ratio 10) ;;
+    esac
+    echo "profile: tracing $workload ($run) under perf" >&2
+    env ${envs[@]+"${envs[@]}"} perf record -q -o "$prof/perf-gmbeoo-$run.data" -e cpu-clock -F 1999 -- \
         "$out/variants/profile/bin/memory_tracer" "${common[@]}" \
-        --analysis_tool_path "$tpath" --print_trace_info \
-        > "$prof/run-gmbeoo-$tool.out" 2> "$prof/run-gmbeoo-$tool.err" < /dev/null
+        --analysis_tool_path "$tpath" --print_trace_info ${extra[@]+"${extra[@]}"} \
+        > "$prof/run-gmbeoo-$run.out" 2> "$prof/run-gmbeoo-$run.err" < /dev/null
     echo "profile: memory_tracer exit $?" >&2
-    grep -a -E 'tracing_duration|num_of_[a-zA-Z_]*:' "$prof/run-gmbeoo-$tool.out" >&2
-    summarize "gmbeoo-$tool"
+    grep -a -E 'tracing_duration|num_of_[a-zA-Z_]*:' "$prof/run-gmbeoo-$run.out" >&2
+    summarize "gmbeoo-$run"
 done
 
 # The plugin tracer on the same binary, for comparison.
