@@ -12,6 +12,9 @@
  *                        -> enable to a new FIFO: counters start at 0, and
  *                        records flow again, all of them read.
  *  stalled_reader_drops  a reader that opened the FIFO and stopped reading,
+ *                        QMP answering (median < 100 ms, none >= 1 s)
+ *                        while the ring is full; drop markers in the
+ *                        stream add up to dropped;
  *                        with a 16384-record ring: the vCPU goes on (the run
  *                        ends), dropped > 0, missing == 0; when the reader
  *                        resumes, close-output completes and the reader
@@ -539,23 +542,36 @@ static gboolean sr_enable(Vm *vm, gpointer data, GError **err)
 /*
  * While the guest runs into the full ring (the vCPU waits for room, then
  * drops), the main loop must not be held up: time QMP round trips for
- * 1.5 s.  A functional bound (100 ms), far above a normal answer.
+ * 1.5 s.  Functional bounds: the median answer within 100 ms, far above a
+ * normal answer, and none held for the 1 s a vCPU waits for a stalled
+ * writer (what waiting with the BQL held would cost); single answers on a
+ * loaded 2-core machine can take 100 ms of scheduling alone.
  */
-static gint64 sr_max_us;
+static gint64 sr_max_us, sr_median_us;
+
+static int cmp_gint64(gconstpointer a, gconstpointer b)
+{
+    gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+    return (x > y) - (x < y);
+}
 
 static gboolean sr_running(Vm *vm, gpointer data, GError **err)
 {
     (void)data;
     gint64 end = g_get_monotonic_time() + 3 * SEC / 2;
-    sr_max_us = 0;
+    g_autoptr(GArray) t = g_array_new(FALSE, FALSE, sizeof(gint64));
     while (g_get_monotonic_time() < end) {
         gint64 t0 = g_get_monotonic_time();
         if (!qmp_ok(vm, "query-status", NULL, err)) {
             return FALSE;
         }
-        sr_max_us = MAX(sr_max_us, g_get_monotonic_time() - t0);
+        gint64 us = g_get_monotonic_time() - t0;
+        g_array_append_val(t, us);
         g_usleep(50 * 1000);
     }
+    g_array_sort(t, cmp_gint64);
+    sr_max_us = g_array_index(t, gint64, t->len - 1);
+    sr_median_us = g_array_index(t, gint64, t->len / 2);
     return TRUE;
 }
 
@@ -617,15 +633,17 @@ static void test_stalled_reader(Vm *vm)
              end.dropped);
         return;
     }
-    if (sr_max_us >= 100 * 1000) {
-        fail(name, "a QMP command took %" G_GINT64_FORMAT " ms while the "
-             "ring was full", sr_max_us / 1000);
+    if (sr_median_us >= 100 * 1000 || sr_max_us >= 1000 * 1000) {
+        fail(name, "QMP answers took %" G_GINT64_FORMAT " ms (median), %"
+             G_GINT64_FORMAT " ms (slowest) while the ring was full",
+             sr_median_us / 1000, sr_max_us / 1000);
         return;
     }
     printf("# stalled reader: run %.1f s; at stop %s; read %" G_GINT64_FORMAT
            " (%" G_GINT64_FORMAT " drop markers for %" G_GINT64_FORMAT
-           "); slowest QMP answer while full %" G_GINT64_FORMAT " us\n",
-           run_s, s_stop, got, r->markers, r->marked, sr_max_us);
+           "); QMP answers while full: median %" G_GINT64_FORMAT " us, slowest %"
+           G_GINT64_FORMAT " us\n", run_s, s_stop, got, r->markers, r->marked,
+           sr_median_us, sr_max_us);
     pass(name);
 }
 
