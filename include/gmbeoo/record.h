@@ -179,10 +179,11 @@ static inline void gmbeoo_decode(GmbeooRecord *r,
  *                 exception, the next instruction to run for an interrupt.
  *
  * Drop markers: when QEMU has to drop records (a reader stalled for a second
- * or more) it marks the gap in the stream with one marker record in the
- * stream's format, valid bit clear (gmbeoo16, extended32) or info byte
- * GMBEOO_DROP_MARKER_INFO (compact8), whose address field holds the number of
- * records dropped at that point.  A reader that decodes markers knows exactly
+ * or more, or a full ring met while the vCPU holds the big QEMU lock, where
+ * it must not wait) it marks the gap in the stream with one marker record in
+ * the stream's format, valid bit clear and info byte GMBEOO_DROP_MARKER_INFO
+ * (gmbeoo16, extended32) or info byte GMBEOO_DROP_MARKER_INFO (compact8),
+ * whose address field holds the number of records dropped at that point.  A reader that decodes markers knows exactly
  * where and how many records are missing; one that ignores them sees a record
  * with an impossible info byte (size_shift 7).
  */
