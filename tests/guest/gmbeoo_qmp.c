@@ -19,6 +19,10 @@
  *                        ends), dropped > 0, missing == 0; when the reader
  *                        resumes, close-output completes and the reader
  *                        gets exactly written-to-ring records.
+ *  toggle_while_running  gmbeoo-disable, close-output and gmbeoo-enable to a
+ *                        new FIFO while the vCPU runs the long workload:
+ *                        both sessions are whole (read == output ==
+ *                        written, written - markers + dropped == events).
  *  plugin_cross_check    QEMU's own tests/plugin/mem.c (libmem.so,
  *                        inline=on, track=rw) loaded in the same QEMU that
  *                        has GMBEOO enabled (B=R=0, all CPLs) for the whole
@@ -518,6 +522,87 @@ static void test_disable_reenable(Vm *vm)
     pass(name);
 }
 
+/* ---- toggle_while_running ---- */
+
+/*
+ * Disable, close and re-enable while the vCPU runs the long workload: the
+ * changes reach a running vCPU through run_on_cpu (with the window, the
+ * countdown and the TB flush), and both sessions come out whole.
+ */
+typedef struct TR {
+    Reader *r1, *r2;
+    Info off, closed1, stop;
+    gint64 got1;
+    gboolean eof1;
+} TR;
+
+static gboolean tr_enable(Vm *vm, gpointer data, GError **err)
+{
+    TR *t = data;
+    return enable(vm, t->r1->path, 0, err);
+}
+
+static gboolean tr_running(Vm *vm, gpointer data, GError **err)
+{
+    TR *t = data;
+    g_usleep(300 * 1000);
+    if (!qmp_ok(vm, "gmbeoo-disable", NULL, err) ||
+        !query(vm, &t->off, err) ||
+        !close_output(vm, 20, &t->closed1, err)) {
+        return FALSE;
+    }
+    t->eof1 = reader_finish(t->r1, 10);
+    t->got1 = reader_records(t->r1);
+    return enable(vm, t->r2->path, 0, err);
+}
+
+static gboolean tr_at_stop(Vm *vm, gpointer data, GError **err)
+{
+    TR *t = data;
+    return query(vm, &t->stop, err);
+}
+
+static void test_toggle_running(Vm *vm)
+{
+    const char *name = "toggle_while_running";
+    g_autoptr(GError) err = NULL;
+    g_autofree char *longw = workload("gmbeoo_long_workload");
+    g_autoptr(GString) info = g_string_new(NULL);
+    TR t = {
+        .r1 = reader_start(vm->dir, "fifo4", FALSE),
+        .r2 = reader_start(vm->dir, "fifo5", FALSE),
+    };
+    Info end;
+
+    if (!run_workload_hooks(vm, longw, tr_enable, tr_running, tr_at_stop, &t,
+                            info, &err) ||
+        !close_output(vm, 20, &end, &err)) {
+        fail(name, "%s", err->message);
+        return;
+    }
+    gboolean eof2 = reader_finish(t.r2, 10);
+    gint64 got2 = reader_records(t.r2);
+    g_autofree char *s1 = info_str(&t.closed1);
+    g_autofree char *s2 = info_str(&end);
+    if (t.off.enabled || t.off.events < 1000 || !t.eof1 ||
+        t.got1 != t.closed1.output || t.closed1.output != t.closed1.written ||
+        t.closed1.written - t.closed1.markers + t.closed1.dropped !=
+        t.closed1.events || t.closed1.missing) {
+        fail(name, "session 1 (disabled while running): eof=%d read=%"
+             G_GINT64_FORMAT ": %s", t.eof1, t.got1, s1);
+    } else if (!t.stop.enabled || !eof2 || got2 != end.output ||
+               end.output != end.written || end.written == 0 ||
+               end.written - end.markers + end.dropped != end.events ||
+               end.missing) {
+        fail(name, "session 2 (enabled while running): eof=%d read=%"
+             G_GINT64_FORMAT ": %s", eof2, got2, s2);
+    } else {
+        printf("# toggled while running: session 1 %s; session 2 %s\n",
+               s1, s2);
+        pass(name);
+    }
+}
+
 /* ---- stalled_reader_drops ---- */
 
 static gboolean sr_enable(Vm *vm, gpointer data, GError **err)
@@ -777,6 +862,7 @@ int main(void)
         }
     }
     test_stalled_reader(&vm);
+    test_toggle_running(&vm);
     stop_guest(&vm, failures > 0);
     test_plugin(conf);
     return failures ? 1 : 0;
