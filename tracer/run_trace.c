@@ -227,7 +227,7 @@ static bool start_trace_file(Session *s, GError **err)
     const Options *o = s->o;
     g_autofree char *qemu = qemu_version(s);
     TraceMeta meta = {
-        .format = GMBEOO_FORMAT_GMBEOO16,
+        .format = (GmbeooRecordFormat)o->record_format,
         .block_len_log = (unsigned)o->log_of_block_len,
         .tracing_ratio_log = (unsigned)o->log_of_tracing_ratio,
         .cpl3_only = o->trace_only_cpl3,
