@@ -8,6 +8,7 @@
 
 #include "gmbeoo/record.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,14 +64,51 @@ static bool check_report_json(char **path, OptionsError *e)
     return true;
 }
 
-static bool check_file(const char *arg_name, char **path, OptionsError *e)
+/* The errno of a path that may well exist but that we cannot reach (a
+ * folder on the way we may not search, a loop, ...); 0 if stat() works or
+ * the path does not exist, which the original's messages cover. */
+static int unreachable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 || errno == ENOENT || errno == ENOTDIR) {
+        return 0;
+    }
+    return errno;
+}
+
+/* Why the file @path, which we are about to use, cannot be: 0 if it can;
+ * ENOENT if it is missing or not a regular file; else the errno of a path
+ * we may not traverse to, or (if @need_read) not read. */
+static int unusable(const char *path, bool need_read)
+{
+    int err = unreachable(path);
+    if (err) {
+        return err;
+    }
+    if (!is_file(path)) {
+        return ENOENT;
+    }
+    return need_read && access(path, R_OK) != 0 ? errno : 0;
+}
+
+static bool fail_cannot_read(OptionsError *e, const char *path, int err)
+{
+    return fail(e, 1, "cannot read %s: %s", path, g_strerror(err));
+}
+
+static bool check_file(const char *arg_name, char **path, bool need_read,
+                       OptionsError *e)
 {
     char *abs = real_path(*path);
     g_free(*path);
     *path = abs;
-    if (!is_file(abs)) {
+    int err = unusable(abs, need_read);
+    if (err == ENOENT) {
         return fail(e, 1, "%s must be a file path, but %s isn't.", arg_name,
                     abs);
+    }
+    if (err) {
+        return fail_cannot_read(e, abs, err);
     }
     return true;
 }
@@ -140,15 +178,24 @@ static bool locate_embedded(Options *o, OptionsError *e)
         char *d = g_build_filename(self, "../guest/guest.qcow2", NULL);
         char *abs = real_path(d);
         g_free(d);
-        fail(e, 1, "guest_image_path must be a file path, but %s isn't. "
-             "(No positional arguments were given, so the embedded guest is "
-             "used; build it with `make`.)", abs);
+        int err = unusable(abs, true);
+        if (err && err != ENOENT) {
+            fail_cannot_read(e, abs, err);
+        } else {
+            fail(e, 1, "guest_image_path must be a file path, but %s isn't. "
+                 "(No positional arguments were given, so the embedded guest "
+                 "is used; build it with `make`.)", abs);
+        }
         g_free(abs);
         return false;
     }
     o->guest_image_path = g_build_filename(guest_dir, "guest.qcow2", NULL);
     o->guest_conf_path = g_build_filename(guest_dir, "guest.conf", NULL);
     g_free(guest_dir);
+    int err = unusable(o->guest_image_path, true);
+    if (err) {
+        return fail_cannot_read(e, o->guest_image_path, err);
+    }
     o->snapshot_name = g_strdup(GUEST_DEFAULT_SNAPSHOT);
     for (size_t i = 0; i < G_N_ELEMENTS(qemu_dirs) && !o->qemu_binary; i++) {
         char *p = g_build_filename(self, qemu_dirs[i], "qemu-system-x86_64",
@@ -215,7 +262,8 @@ bool options_validate(Options *o, OptionsError *e)
                 return false;
             }
         } else {
-            if (!check_file("guest_image_path", &o->guest_image_path, e)) {
+            if (!check_file("guest_image_path", &o->guest_image_path, true,
+                            e)) {
                 return false;
             }
             /* An image made by our builder has its guest.conf beside it:
@@ -230,6 +278,10 @@ bool options_validate(Options *o, OptionsError *e)
             char *abs = real_path(o->qemu_with_GMBEOO_path);
             g_free(o->qemu_with_GMBEOO_path);
             o->qemu_with_GMBEOO_path = abs;
+            int err = unreachable(abs);
+            if (err) {
+                return fail_cannot_read(e, abs, err);
+            }
             if (!is_dir(abs) && !is_executable_file(abs)) {
                 return fail(e, 1, "qemu_with_GMBEOO_path must be a dir path, "
                             "but %s isn't.", abs);
@@ -253,7 +305,8 @@ bool options_validate(Options *o, OptionsError *e)
         }
     }
     if (o->workload_path_on_host &&
-        !check_file("workload_path_on_host", &o->workload_path_on_host, e)) {
+        !check_file("workload_path_on_host", &o->workload_path_on_host, true,
+                    e)) {
         return false;
     }
     if (o->workload_path_on_guest && o->workload_path_on_guest[0] == '\0') {
@@ -261,7 +314,8 @@ bool options_validate(Options *o, OptionsError *e)
                     "the empty string isn't.");
     }
     if (o->mode == TRACE_TO_ANALYSIS_TOOL) {
-        if (!check_file("analysis_tool_path", &o->analysis_tool_path, e)) {
+        if (!check_file("analysis_tool_path", &o->analysis_tool_path, false,
+                        e)) {
             return false;
         }
         if (access(o->analysis_tool_path, X_OK) != 0) {
@@ -273,6 +327,10 @@ bool options_validate(Options *o, OptionsError *e)
         char *abs = real_path(o->trace_fifo_path);
         g_free(o->trace_fifo_path);
         o->trace_fifo_path = abs;
+        int err = unreachable(abs);
+        if (err) {
+            return fail_cannot_read(e, abs, err);
+        }
         struct stat st;
         if (stat(abs, &st) != 0 || !S_ISFIFO(st.st_mode)) {
             return fail(e, 1, "trace_fifo_path must be a fifo path, but %s "

@@ -9,8 +9,8 @@ set -uo pipefail
 top=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 mt=${BIN:-$top/build/bin}/memory_tracer
 if [ ! -x "$mt" ]; then
-    echo "SKIP: cli_validation: $mt not built"
-    exit 0
+    echo "$mt not built"
+    exit 77
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mt-cli.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -23,12 +23,15 @@ wl=$tmp/workload; printf '#!/bin/sh\n' > "$wl"; chmod +x "$wl"
 tool=$tmp/tool; printf '#!/bin/sh\n' > "$tool"; chmod +x "$tool"
 fifo=$tmp/fifo; mkfifo "$fifo"
 pos=("$img" snap "$qdir")
+# The runs' TMPDIR: their own, so that other runs on the machine do not
+# count as left behind.
+rt=$tmp/runtime; mkdir -p "$rt"
 
 # check NAME EXPECTED_RC EXPECTED_STDERR_SUBSTRING|=EXACT_LINE ARGS...
 check() {
     local name=$1 want_rc=$2 want=$3; shift 3
     local out err rc
-    out=$("$mt" "$@" 2>"$tmp/err" </dev/null); rc=$?
+    out=$(TMPDIR=$rt "$mt" "$@" 2>"$tmp/err" </dev/null); rc=$?
     err=$(cat "$tmp/err")
     local lines; lines=$(printf '%s' "$err" | grep -c '')
     if [ "$rc" != "$want_rc" ]; then
@@ -119,6 +122,22 @@ check bad_qemu_dir 1 "=qemu_with_GMBEOO_path must be a dir path, but $tmp/no_qem
     --workload_path_on_host "$wl" --dont_trace "$img" snap "$tmp/no_qemu"
 check qemu_dir_without_binary 1 "qemu_with_GMBEOO_path must be a dir path, but $tmp isn't" \
     --workload_path_on_host "$wl" --dont_trace "$img" snap "$tmp"
+# A path that may exist but cannot be reached says why in the errno's words
+# (tests/robustness/bad_inputs.sh has the Permission denied cases, as
+# nobody); a path below a file still is no file path.
+ln -s loop "$tmp/loop"
+check image_symlink_loop 1 "=cannot read $tmp/loop: Too many levels of symbolic links" \
+    --workload_path_on_host "$wl" --dont_trace "$tmp/loop" snap "$qdir"
+check workload_in_symlink_loop 1 "=cannot read $tmp/loop/workload: Too many levels of symbolic links" \
+    --workload_path_on_host "$tmp/loop/workload" --dont_trace "${pos[@]}"
+check tool_in_symlink_loop 1 "=cannot read $tmp/loop/tool: Too many levels of symbolic links" \
+    --workload_path_on_host "$wl" --analysis_tool_path "$tmp/loop/tool" "${pos[@]}"
+check qemu_in_symlink_loop 1 "=cannot read $tmp/loop/qemu: Too many levels of symbolic links" \
+    --workload_path_on_host "$wl" --dont_trace "$img" snap "$tmp/loop/qemu"
+check fifo_in_symlink_loop 1 "=cannot read $tmp/loop/fifo: Too many levels of symbolic links" \
+    --workload_path_on_host "$wl" --trace_fifo_path "$tmp/loop/fifo" "${pos[@]}"
+check workload_below_a_file 1 "=workload_path_on_host must be a file path, but $wl/x isn't." \
+    --workload_path_on_host "$wl/x" --dont_trace "${pos[@]}"
 check block_len_negative 1 "=log_of_GMBE_block_len must be in range [0, 64], but -1 isn't." \
     --workload_path_on_host "$wl" --dont_trace --log_of_GMBE_block_len -1 --log_of_GMBE_tracing_ratio 4 "${pos[@]}"
 check block_len_65 1 "=log_of_GMBE_block_len must be in range [0, 64], but 65 isn't." \
@@ -156,5 +175,5 @@ fi
 h2=$("$mt" -h) && [ "$h2" = "$help" ] && echo "PASS: help_short" || echo "FAIL: help_short"
 "$mt" --version | grep -q '^memory_tracer [0-9]' && echo "PASS: version" || echo "FAIL: version"
 # No run may have left a runtime directory behind.
-left=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'memory_tracer.*' -newer "$img" 2>/dev/null | head -1)
+left=$(find "$rt" -mindepth 1 -maxdepth 1 2>/dev/null | head -1)
 [ -z "$left" ] && echo "PASS: no_runtime_dir_left" || echo "FAIL: no_runtime_dir_left: $left"
