@@ -10,8 +10,11 @@
 #     FAIL: <name>: <why>
 #     SKIP: <name>: <why>
 # and exits 0 unless something failed.  A test that prints no line is one
-# case named after its file, passed iff it exited 0.  Each file runs under a
-# timeout; files of the groups named in PARALLEL_GROUPS run concurrently.
+# case named after its file, passed iff it exited 0.  Exit status 77 (the
+# automake convention) means skipped: a test that cannot run here says why
+# on its last output line and exits 77; it counts as one skipped case unless
+# it printed SKIP lines of its own.  Each file runs under a timeout; files
+# run concurrently (TEST_JOBS at a time, default nproc).
 #
 # usage: tests/run.sh [GROUP...]      (default: unit guest robustness)
 set -uo pipefail
@@ -66,14 +69,20 @@ for f in "${files[@]}"; do
     p=$(grep -c '^PASS: ' "$out/$i.log")
     fl=$(grep -c '^FAIL: ' "$out/$i.log")
     s=$(grep -c '^SKIP: ' "$out/$i.log")
-    if [ $((p + fl + s)) -eq 0 ]; then
+    if [ "$rc" -eq 77 ] && [ "$s" -eq 0 ]; then
+        why=$(grep -v -e '^PASS: ' -e '^FAIL: ' "$out/$i.log" | tail -n 1)
+        echo "SKIP: $name: ${why:-exit status 77}" >> "$out/$i.log"
+        s=1
+    elif [ "$rc" -eq 77 ]; then
+        :   # skipped, with its own SKIP lines
+    elif [ $((p + fl + s)) -eq 0 ]; then
         if [ "$rc" -eq 0 ]; then p=1; else fl=1; fi
     elif [ "$rc" -ne 0 ] && [ "$fl" -eq 0 ]; then
         fl=1   # it died or timed out after its last verdict
         echo "FAIL: $name: exited with status $rc" >> "$out/$i.log"
     fi
     pass=$((pass + p)) fail=$((fail + fl)) skip=$((skip + s))
-    status=ok; [ "$fl" -gt 0 ] && status=FAILED
+    status=ok; [ "$rc" -eq 77 ] && status=skipped; [ "$fl" -gt 0 ] && status=FAILED
     [ "$rc" -eq 124 ] && status="TIMED OUT after ${per_test_timeout}s"
     printf '%-48s %3d passed %3d failed %3d skipped  %4ss  %s\n' "$name" "$p" "$fl" "$s" "$secs" "$status"
     if [ "$fl" -gt 0 ] || [ -n "${VERBOSE:-}" ]; then

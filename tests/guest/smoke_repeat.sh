@@ -5,7 +5,7 @@
 set -uo pipefail
 smoke="${BUILD:-build}/tests/guest/serial_smoke"
 if [ ! -x "$smoke" ]; then
-    echo "SKIP: smoke_repeat: $smoke not built"
-    exit 0
+    echo "$smoke not built"
+    exit 77
 fi
 exec "$smoke" --repeat "${SMOKE_REPEAT:-20}"

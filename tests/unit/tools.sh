@@ -9,7 +9,7 @@ set -uo pipefail
 top=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=${BIN:-$top/build/bin}
 for t in simple_analysis gmbeoo_dump; do
-    [ -x "$bin/$t" ] || { echo "SKIP: tools: $bin/$t not built"; exit 0; }
+    [ -x "$bin/$t" ] || { echo "$bin/$t not built"; exit 77; }
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mt-tools.XXXXXX")
 pids=()
