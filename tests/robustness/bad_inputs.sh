@@ -19,10 +19,31 @@ BIN=${BIN:-$top/build/bin}
 MT=$BIN/memory_tracer
 WL=$top/build/tests/workloads
 if [ ! -x "$MT" ]; then
-    echo "SKIP: bad_inputs: $MT not built"
-    exit 0
+    echo "$MT not built"
+    exit 77
 fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mt-bad.XXXXXX")
+# Some cases run as nobody, who may not be able to reach this checkout (a
+# clone under /root or in `mktemp -d`): everything they use is copied into
+# $tmp, a folder nobody can reach (all its parents searchable by everyone).
+AS_NOBODY=()
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+    AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+fi
+base=${TMPDIR:-/tmp}
+if [ ${#AS_NOBODY[@]} -gt 0 ]; then
+    for d in "${TMPDIR:-/tmp}" /tmp /var/tmp /dev/shm ""; do
+        base=$d
+        [ -n "$d" ] && [ -d "$d" ] && "${AS_NOBODY[@]}" test -x "$d" && break
+    done
+    if [ -z "$base" ]; then
+        nobody_skip="no temporary folder that nobody can reach"
+        base=${TMPDIR:-/tmp}
+        AS_NOBODY=()
+    fi
+else
+    nobody_skip="needs root and setpriv to run as nobody"
+fi
+tmp=$(mktemp -d "$base/mt-bad.XXXXXX")
 chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 have_guest=
@@ -34,6 +55,7 @@ export MEMORY_TRACER_PROTOCOL_DEADLINE=30
 n=0
 CASE_TMPDIR=
 CASE_PREFIX=()      # e.g. (setpriv ...) to run the case as another user
+CASE_MT=            # memory_tracer to run instead of $MT
 
 # check NAME WANT_RC MAX_SECONDS STDERR_REGEX ARGS...
 check() {
@@ -42,7 +64,7 @@ check() {
     local dir=$tmp/c$n; mkdir -p "$dir/tmp"; chmod -R 777 "$dir"
     local t0 t1 rc pid
     t0=$(date +%s%N)
-    TMPDIR=${CASE_TMPDIR:-$dir/tmp} setsid "${CASE_PREFIX[@]}" "$MT" "$@" \
+    TMPDIR=${CASE_TMPDIR:-$dir/tmp} setsid "${CASE_PREFIX[@]}" "${CASE_MT:-$MT}" "$@" \
         >"$dir/out" 2>"$dir/err" </dev/null &
     pid=$!
     wait "$pid"; rc=$?
@@ -154,6 +176,25 @@ else
     echo "SKIP: qcow2_without_snapshot: no qemu-img"
 fi
 check snapshot_not_in_image   1 20 'no_such_snapshot|snapshot' "${GW[@]}" $NT "$IMG" no_such_snapshot "$BIN"
+# An image set up the original's way (`-hda IMAGE`, the pc machine with its
+# default devices; -nographic keeps the VGA card): its snapshot must restore,
+# which needs every one of those devices in our emulator
+# (qemu/devices-x86_64.mak).  This one was saved before any code ran, so
+# once restored the run waits for the guest helper in vain.
+if [ -n "$QIMG" ]; then
+    "$QIMG" create -q -f qcow2 "$tmp/original_way.qcow2" 64M
+    printf 'savevm %s
+quit
+' "$SNAP" | timeout 60 "$BIN/qemu-system-x86_64" \
+        -L "$top/build/share/qemu" -m 128 -hda "$tmp/original_way.qcow2" \
+        -display none -monitor stdio -serial null -S >"$tmp/original_way.log" 2>&1
+    CASE_PREFIX=(env MEMORY_TRACER_PROTOCOL_DEADLINE=5)
+    check original_way_image_restores 1 30 'no answer from the guest helper' \
+        "${GW[@]}" $NT --guest_RAM_in_MBs 128 "$tmp/original_way.qcow2" "$SNAP" "$BIN"
+    CASE_PREFIX=()
+else
+    echo "SKIP: original_way_image_restores: no qemu-img"
+fi
 check ram_mismatch            1 20 'RAM|ram|memory|snapshot|MB' "${GW[@]}" $NT --guest_RAM_in_MBs 512
 check emulator_bin_true       1 20 'QEMU|qemu|emulator|exited' "${GW[@]}" $NT "$IMG" "$SNAP" /bin/true
 check emulator_fake_script    1 20 'QEMU|qemu|emulator|exited' "${GW[@]}" $NT "$IMG" "$SNAP" "$fake_dir"
@@ -175,28 +216,67 @@ check tool_exec_format_error  1 60 'cannot start the analysis tool.*Exec format 
     --workload_path_on_host "$WL/simple_user_memory_intensive_workload" \
     --dont_add_communications_with_host_to_workload --analysis_tool_path "$tool_noshebang"
 
-# ---- a FIFO the user may not write to (run as nobody) ----
-if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
-    CASE_PREFIX=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
-    check fifo_no_permission 1 20 'cannot open the trace FIFO.*Permission denied' \
-        --workload_path_on_host "$WL/simple_user_memory_intensive_workload" \
-        --dont_add_communications_with_host_to_workload --trace_fifo_path "$fifo"
-    CASE_PREFIX=()
-else
-    echo "SKIP: fifo_no_permission: needs root and setpriv to run as nobody"
+# ---- paths the user may not read or traverse (run as nobody) ----
+# nobody's own copy of what a run reaches before the guest starts:
+# memory_tracer, the emulator, the firmware and the embedded guest, laid out
+# as build/ is ($NB/bin, $NB/share/qemu, $NB/guest).
+nobody_cases=(fifo_no_permission image_unreadable workload_unreadable
+              image_untraversable workload_untraversable tool_untraversable
+              qemu_untraversable fifo_untraversable embedded_guest_unreadable
+              embedded_guest_untraversable)
+if [ ${#AS_NOBODY[@]} -eq 0 ]; then
+    for c in "${nobody_cases[@]}"; do echo "SKIP: $c: $nobody_skip"; done
+    exit 0
 fi
+copy() { cp --preserve=mode "$@"; }
+NB=$tmp/nobody
+mkdir -p "$NB/bin" "$NB/share/qemu" "$NB/guest"
+chmod 755 "$NB" "$NB/bin" "$NB/share" "$NB/share/qemu" "$NB/guest"
+copy "$MT" "$BIN/qemu-system-x86_64" "$NB/bin/"
+find "$top/build/share/qemu" "$top/build/guest" -maxdepth 1 -type f |
+    while read -r f; do copy "$f" "$NB/${f#"$top/build/"}"; done
+copy "$WL/simple_user_memory_intensive_workload" "$NB/workload"
+# A folder nobody may not search, holding what nobody could otherwise use.
+private=$tmp/private; mkdir -m 700 "$private" "$private/bin"
+copy "$NB/workload" "$private/workload"
+copy "$text_img" "$private/guest.qcow2"
+copy "$BIN/qemu-system-x86_64" "$private/bin/"
+mkfifo -m 666 "$private/fifo"
+CASE_MT=$NB/bin/memory_tracer
+CASE_PREFIX=("${AS_NOBODY[@]}")
+NBW=(--workload_path_on_host "$NB/workload" --dont_add_communications_with_host_to_workload)
+# ---- a FIFO the user may not write to ----
+check fifo_no_permission 1 20 'cannot open the trace FIFO.*Permission denied' \
+    "${NBW[@]}" --trace_fifo_path "$fifo"
 
-# ---- files the user may not read (run as nobody) ----
-if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
-    secret_img=$tmp/secret.qcow2; cp "$text_img" "$secret_img"; chmod 600 "$secret_img"
-    secret_wl=$tmp/secret_workload; cp "$wl" "$secret_wl"; chmod 700 "$secret_wl"
-    CASE_PREFIX=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
-    check image_unreadable 1 20 'secret.qcow2|Permission|permission' \
-        "${GW[@]}" $NT "$secret_img" "$SNAP" "$BIN"
-    check workload_unreadable 1 20 'secret_workload|Permission|permission' \
-        --workload_path_on_host "$secret_wl" $NT
-    CASE_PREFIX=()
-else
-    echo "SKIP: image_unreadable: needs root and setpriv to run as nobody"
-    echo "SKIP: workload_unreadable: needs root and setpriv to run as nobody"
-fi
+# ---- files nobody may not read, or reach: "cannot read PATH: <errno>" ----
+secret_img=$tmp/secret.qcow2; cp "$text_img" "$secret_img"; chmod 600 "$secret_img"
+secret_wl=$tmp/secret_workload; cp "$wl" "$secret_wl"; chmod 700 "$secret_wl"
+denied() {
+    printf '^memory_tracer: cannot read %s: Permission denied$' \
+        "$(printf '%s' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g')"
+}
+check image_unreadable 1 20 "$(denied "$secret_img")" \
+    "${GW[@]}" $NT "$secret_img" "$SNAP" "$NB/bin"
+check workload_unreadable 1 20 "$(denied "$secret_wl")" \
+    --workload_path_on_host "$secret_wl" $NT
+check image_untraversable 1 20 "$(denied "$private/guest.qcow2")" \
+    "${GW[@]}" $NT "$private/guest.qcow2" "$SNAP" "$NB/bin"
+check workload_untraversable 1 20 "$(denied "$private/workload")" \
+    --workload_path_on_host "$private/workload" $NT
+check tool_untraversable 1 20 "$(denied "$private/workload")" \
+    "${NBW[@]}" --analysis_tool_path "$private/workload"
+check qemu_untraversable 1 20 "$(denied "$private/bin")" \
+    "${GW[@]}" $NT "$NB/guest/guest.qcow2" "$SNAP" "$private/bin"
+check fifo_untraversable 1 20 "$(denied "$private/fifo")" \
+    "${NBW[@]}" --trace_fifo_path "$private/fifo"
+# The embedded guest beside a memory_tracer whose guest nobody may not read.
+T2=$tmp/tree2; mkdir -p "$T2/bin" "$T2/guest"; chmod 755 "$T2" "$T2/bin" "$T2/guest"
+copy "$MT" "$BIN/qemu-system-x86_64" "$T2/bin/"
+cp "$text_img" "$T2/guest/guest.qcow2"; chmod 600 "$T2/guest/guest.qcow2"
+CASE_MT=$T2/bin/memory_tracer
+check embedded_guest_unreadable 1 20 "$(denied "$T2/guest/guest.qcow2")" "${NBW[@]}" $NT
+chmod 644 "$T2/guest/guest.qcow2"; chmod 700 "$T2/guest"
+check embedded_guest_untraversable 1 20 "$(denied "$T2/guest/guest.qcow2")" "${NBW[@]}" $NT
+CASE_MT=
+CASE_PREFIX=()
