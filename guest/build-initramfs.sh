@@ -15,32 +15,16 @@ init=${3:?missing INIT_SCRIPT}
 cache=${MEMORY_TRACER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memory_tracer}/debs
 mkdir -p "$cache" "$out"
 
-candidate() { apt-cache policy "$1" 2>/dev/null | sed -n 's/^  Candidate: //p'; }
-
-# Fetch package $1 (at its candidate version) into the cache unless a .deb of
-# it is already there; print the .deb's path.
-fetch() {
-    local p=$1 ver deb
-    deb=$(ls "$cache/${p}_"*.deb 2>/dev/null | sort -V | tail -n1 || true)
-    if [ -z "$deb" ]; then
-        ver=$(candidate "$p")
-        if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
-            apt-get update -q >&2
-            ver=$(candidate "$p")
-        fi
-        echo "guest: downloading $p=$ver" >&2
-        (cd "$cache" && apt-get download -q "$p=$ver" >&2)
-        deb=$(ls "$cache/${p}_"*.deb | sort -V | tail -n1)
-    fi
-    echo "$deb"
-}
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/debian.sh
+. "$here/../scripts/debian.sh"
 
 # The kernel package the linux-image-amd64 metapackage points at.  Offline,
 # fall back to the newest one already in the cache.
 kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
        sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
 if [ -z "$kpkg" ]; then
-    apt-get update -q >&2 || true
+    apt_quiet update >&2 || true
     kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
            sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
 fi
@@ -49,8 +33,8 @@ if [ -z "$kpkg" ]; then
     [ -n "$kdeb" ] || { echo "guest: cannot find the Debian kernel package (linux-image-amd64)" >&2; exit 1; }
     kpkg=$(basename "$kdeb"); kpkg=${kpkg%%_*}
 fi
-kdeb=$(fetch "$kpkg")
-bdeb=$(fetch busybox-static)
+kdeb=$(deb_fetch guest "$kpkg" "$cache")
+bdeb=$(deb_fetch guest busybox-static "$cache")
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mt-guest.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

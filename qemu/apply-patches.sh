@@ -18,10 +18,14 @@ touched_list="$build/qemu/touched-files"
 
 [ -d "$pristine" ] || { echo "apply-patches: $pristine missing (run qemu/source.sh)" >&2; exit 1; }
 
+# A fresh tree gets one summary line, an existing one a line per file that
+# changed (what will be recompiled).
+fresh=
 if [ ! -d "$src" ]; then
     cp -a "$pristine" "$src.tmp"
     mv "$src.tmp" "$src"
     : > "$touched_list"
+    fresh=1
 fi
 
 # Files our series (and the shared header) touch now.
@@ -53,8 +57,9 @@ while IFS= read -r f; do
     esac
 done < "$new_list"
 for p in ${patches[@]+"${patches[@]}"}; do
-    echo "qemu: applying $(basename "$p")"
-    patch -d "$stage" -p1 -s --no-backup-if-mismatch -f < "$p"
+    [ -n "$fresh" ] || echo "qemu: applying $(basename "$p")"
+    patch -d "$stage" -p1 -s --no-backup-if-mismatch -f < "$p" ||
+        { echo "qemu: $(basename "$p") does not apply" >&2; exit 1; }
 done
 
 # Sync every file touched now or before into src, only where content differs.
@@ -65,11 +70,12 @@ sort -u "$touched_list" "$new_list" | while IFS= read -r f; do
             mkdir -p "$src/$(dirname "$f")"
             rm -f "$src/$f"
             cp "$stage/$f" "$src/$f"
-            echo "qemu: updated $f"
+            [ -n "$fresh" ] || echo "qemu: updated $f"
         fi
     elif [ -e "$src/$f" ]; then
         rm -f "$src/$f"
-        echo "qemu: removed $f"
+        [ -n "$fresh" ] || echo "qemu: removed $f"
     fi
 done
 cp "$new_list" "$touched_list"
+[ -z "$fresh" ] || echo "qemu: applied ${#patches[@]} patches (qemu/patches/series) to $src"

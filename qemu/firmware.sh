@@ -8,6 +8,9 @@
 # usage: qemu/firmware.sh BUILD_DIR
 set -euo pipefail
 
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/debian.sh
+. "$here/../scripts/debian.sh"
 build=$(cd "${1:?usage: firmware.sh BUILD_DIR}" && pwd)
 cache=${MEMORY_TRACER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memory_tracer}/debs
 dest="$build/share/qemu"
@@ -17,17 +20,7 @@ packages=(seabios qemu-system-data ipxe-qemu)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for p in "${packages[@]}"; do
-    ver=$(apt-cache policy "$p" | sed -n 's/^  Candidate: //p')
-    if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
-        apt-get update -q
-        ver=$(apt-cache policy "$p" | sed -n 's/^  Candidate: //p')
-    fi
-    deb=$(ls "$cache/${p}_"*.deb 2>/dev/null | head -n1 || true)
-    if [ -z "$deb" ]; then
-        echo "firmware: downloading $p=$ver"
-        (cd "$cache" && apt-get download -q "$p=$ver")
-        deb=$(ls "$cache/${p}_"*.deb | head -n1)
-    fi
+    deb=$(deb_fetch firmware "$p" "$cache")
     dpkg-deb -x "$deb" "$tmp/root"
 done
 # seabios ships the BIOS and VGA BIOSes; qemu-system-data the option ROMs
@@ -46,4 +39,4 @@ done
 test -s "$dest/bios-256k.bin"
 test -s "$dest/efi-e1000.rom"
 test -s "$dest/linuxboot_dma.bin"
-echo "firmware: $(ls "$dest" | tr '\n' ' ')"
+echo "firmware: $(ls "$dest" | wc -l) files in $dest"

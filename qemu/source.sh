@@ -16,6 +16,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=qemu/pin.sh
 . "$here/pin.sh"
+# shellcheck source=scripts/debian.sh
+. "$here/../scripts/debian.sh"
 
 build=${1:?usage: source.sh BUILD_DIR}
 mkdir -p "$build"
@@ -54,10 +56,9 @@ EOF
     aptopts=(-o "Dir::Etc::SourceList=$apt/sources.list"
              -o "Dir::Etc::SourceParts=/dev/null"
              -o "Dir::State::Lists=$apt/lists"
-             -o "Dir::Cache::Archives=$apt/archives"
-             -o "APT::Sandbox::User=root")
-    apt-get -q "${aptopts[@]}" update
-    (cd "$pkgcache" && apt-get -q "${aptopts[@]}" source --download-only \
+             -o "Dir::Cache::Archives=$apt/archives")
+    apt_quiet "${aptopts[@]}" update
+    (cd "$pkgcache" && apt_quiet "${aptopts[@]}" source --download-only \
         "qemu=$QEMU_DEB_VERSION")
     if ! verify; then
         echo "qemu: sha256 mismatch for the downloaded source package" >&2
