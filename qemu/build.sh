@@ -10,12 +10,18 @@
 #   build stock QEMU (the pristine tree) through the same path, so both are
 #   configured with exactly the same flags.  QEMU_BUILD_NICE=N lowers the
 #   priority of the compile.
+#
+# Only what memory_tracer runs is built: the x86_64 system emulator with the
+# devices listed in qemu/devices-x86_64.mak, TCG plugins (bench/), qemu-img,
+# and no optional feature that is not asked for here.
 set -euo pipefail
 
+here=$(cd "$(dirname "$0")" && pwd)
+
 build=$(cd "${1:?usage: build.sh BUILD_DIR [SRC OBJ BINDIR [TARGET...]]}" && pwd)
-src=${2:-$build/qemu/src}
-obj=${3:-$build/qemu/obj}
-bindir=${4:-$build/bin}
+src=$(realpath -m "${2:-$build/qemu/src}")
+obj=$(realpath -m "${3:-$build/qemu/obj}")
+bindir=$(realpath -m "${4:-$build/bin}")
 shift $(($# < 4 ? $# : 4))
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(qemu-system-x86_64 qemu-img)
@@ -32,15 +38,27 @@ if command -v ccache >/dev/null 2>&1; then
     # Object files do not depend on where the clone lives: let a fresh clone
     # (CI) hit the cache filled by another checkout.
     export CCACHE_NOHASHDIR=true
+    # Depend mode: a miss runs the compiler once (its -MD output names the
+    # headers), not the preprocessor first and then the compiler: the first
+    # build of a fresh cache costs about what it would without ccache
+    # (measured: 25% less CPU than the default mode on QEMU's files).
+    export CCACHE_DEPEND=true
     cc="ccache gcc"
 else
     cc="gcc"
 fi
 
+# configure takes a device list by name, as configs/devices/ARCH-softmmu/
+# NAME.mak in the source tree; a path relative to that folder names ours
+# without copying it into the (pristine or patched) tree.
+devices=$(realpath -m --relative-to="$src/configs/devices/x86_64-softmmu" \
+          "$here/devices-x86_64")
 configure_args=(
     --target-list=x86_64-softmmu
     --without-default-features
-    --enable-trace-backends=simple
+    --without-default-devices
+    "--with-devices-x86_64=$devices"
+    --enable-trace-backends=log
     --enable-plugins
     --enable-tools
     --disable-docs
@@ -61,9 +79,14 @@ if [ ! -f "$obj/build.ninja" ] || [ "$(cat "$obj/configure.args" 2>/dev/null)" !
 fi
 
 echo "qemu: building ${targets[*]} in $obj"
-# Keep the log short: ninja's progress lines are dropped, errors stay.
-nice -n "${QEMU_BUILD_NICE:-0}" ninja -C "$obj" -j"$(nproc)" "${targets[@]}" |
-    { grep -v '^\[' || true; }
+ninja=(nice -n "${QEMU_BUILD_NICE:-0}" ninja -C "$obj" -j"$(nproc)" "${targets[@]}")
+if [ -t 1 ]; then
+    # A terminal: ninja's own one-line [n/N] progress status.
+    "${ninja[@]}"
+else
+    # A log (CI, make > file): drop the progress lines, keep the errors.
+    "${ninja[@]}" | { grep -v '^\[' || true; }
+fi
 mkdir -p "$bindir"
 for b in "${targets[@]}"; do
     if ! cmp -s "$obj/$b" "$bindir/$b"; then
