@@ -37,7 +37,8 @@ all: deps qemu tracer tools guest
 
 # $(call deb_install,PACKAGES,WHO): a recipe line that installs the
 # Debian packages of PACKAGES that are missing; as non-root it prints the
-# exact command instead and fails.  WHO prefixes its messages.
+# exact command instead and fails.  WHO prefixes its messages.  apt's and
+# dpkg's chatter is shown only if apt fails (scripts/debian.sh).
 deb_install = @missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${db:Status-Abbrev}' "$$p" 2>/dev/null | grep -q '^ii' || echo "$$p"; \
 	done); \
@@ -48,7 +49,7 @@ deb_install = @missing=$$(for p in $(1); do \
 			exit 1; \
 		fi; \
 		echo "$(2): installing" $$missing; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+		. scripts/debian.sh && apt_quiet update && apt_quiet install -y $$missing; \
 	fi
 
 # Install what is missing; as non-root, print the exact command instead.
