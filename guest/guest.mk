@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # The embedded guest: build/guest/{guest.qcow2,vmlinuz,initrd.img,guest.conf}
-# with the snapshot ready_for_memory_tracer.  See guest/README.md.
+# with the snapshot ready_for_memory_tracer, and the same guest saved with 2
+# and 4 vCPUs in guest-2cpu.{qcow2,conf} and guest-4cpu.{qcow2,conf}
+# (--guest_num_of_vCPUs; lib/guestconf.h).  See guest/README.md.
 #
 # Rebuilt when the helper, /init, the initramfs script, the builder, the
 # guest's settings (lib/guestconf.h) or its QEMU command line change.  The
@@ -13,6 +15,7 @@ GUEST_DIR := $(BUILD)/guest
 GUEST_WORK := $(GUEST_DIR)/work
 GUEST_HELPER := $(GUEST_WORK)/run_executables_from_serial
 GUEST_CONF := $(GUEST_DIR)/guest.conf
+GUEST_SMP_CONFS := $(GUEST_DIR)/guest-2cpu.conf $(GUEST_DIR)/guest-4cpu.conf
 MAKE_SNAPSHOT := $(OBJ)/guest/make_snapshot
 GUEST_CFLAGS := -static -Os -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude
 
@@ -33,18 +36,19 @@ $(MAKE_SNAPSHOT): guest/make_snapshot.c $(LIBMT)
 # defaults in lib/guestconf.h) and the QEMU command line the snapshot must
 # be restored with (lib/qemu_argv.c) do.  The firmware is the one beside
 # $(QEMU_BIN) (build/share/qemu), as for every run.
-$(GUEST_CONF): $(GUEST_WORK)/initrd.img guest/make_snapshot.c \
-		lib/guestconf.c lib/guestconf.h lib/qemu_argv.c guest/guest.mk \
-		| qemu $(MAKE_SNAPSHOT)
+$(GUEST_CONF) $(GUEST_SMP_CONFS): $(GUEST_WORK)/initrd.img \
+		guest/make_snapshot.c lib/guestconf.c lib/guestconf.h \
+		lib/qemu_argv.c guest/guest.mk | qemu $(MAKE_SNAPSHOT)
 	$(MAKE_SNAPSHOT) --qemu $(QEMU_BIN) --qemu-img $(QEMU_IMG) \
 		--kernel $(GUEST_WORK)/vmlinuz --initrd $(GUEST_WORK)/initrd.img \
+		--smp $(if $(filter guest.conf,$(@F)),1,$(patsubst guest-%cpu.conf,%,$(@F))) \
 		--out-dir $(GUEST_DIR)
 
 .PHONY: guest guest-rebuild
-guest: $(GUEST_CONF)
+guest: $(GUEST_CONF) $(GUEST_SMP_CONFS)
 
 guest-rebuild:
-	rm -f $(GUEST_CONF)
+	rm -f $(GUEST_CONF) $(GUEST_SMP_CONFS)
 	$(MAKE) guest
 
 # ---- guest tests: toy workload and the serial smoke driver ----
@@ -56,6 +60,6 @@ $(BUILD)/tests/guest/serial_smoke: tests/guest/serial_smoke.c $(LIBMT)
 	@mkdir -p $(@D)
 	$(CC) $(LIB_CFLAGS) -o $@ $< $(LIBMT) $(LIBMT_LIBS)
 
-CHECK_DEPS += $(BUILD)/tests/workloads/hello $(GUEST_CONF)
+CHECK_DEPS += $(BUILD)/tests/workloads/hello $(GUEST_CONF) $(GUEST_SMP_CONFS)
 # The unit test that runs the real helper on a pty.
 $(BUILD)/tests/unit/test_guest_helper: $(GUEST_HELPER)

@@ -7,10 +7,13 @@
  * usage: make_snapshot --qemu BIN --qemu-img BIN --firmware DIR
  *                      --kernel FILE --initrd FILE --out-dir DIR
  *                      [--append TEXT] [--memory MB] [--machine M] [--cpu C]
- *                      [--timeout SECONDS]
+ *                      [--smp N] [--timeout SECONDS]
  *
  * Outputs in OUT_DIR (each replaced only when everything succeeded):
- * guest.qcow2, vmlinuz, initrd.img, guest.conf (written last).
+ * guest.qcow2, vmlinuz, initrd.img, guest.conf (written last); with --smp N
+ * above 1 the image and configuration are guest-Ncpu.qcow2 and
+ * guest-Ncpu.conf (guest_embedded_file()), beside the shared kernel and
+ * initramfs, so builders for several counts can run at the same time.
  */
 #include <errno.h>
 #include <sys/stat.h>
@@ -32,7 +35,7 @@
 
 static char *opt_qemu, *opt_qemu_img, *opt_firmware, *opt_kernel,
     *opt_initrd, *opt_out, *opt_append, *opt_machine, *opt_cpu, *opt_channel;
-static int opt_memory, opt_timeout = 300;
+static int opt_memory, opt_smp = 1, opt_timeout = 300;
 
 static GOptionEntry entries[] = {
     { "qemu", 0, 0, G_OPTION_ARG_FILENAME, &opt_qemu, "qemu-system-x86_64", "BIN" },
@@ -46,6 +49,7 @@ static GOptionEntry entries[] = {
     { "machine", 0, 0, G_OPTION_ARG_STRING, &opt_machine, "machine type", "M" },
     { "cpu", 0, 0, G_OPTION_ARG_STRING, &opt_cpu, "CPU model", "C" },
     { "channel", 0, 0, G_OPTION_ARG_STRING, &opt_channel, "ttyS0 or virtconsole", "DEV" },
+    { "smp", 0, 0, G_OPTION_ARG_INT, &opt_smp, "vCPUs of the snapshot", "N" },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &opt_timeout, "overall deadline (s)", "S" },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
 };
@@ -107,6 +111,9 @@ int main(int argc, char **argv)
     if (!opt_qemu || !opt_qemu_img || !opt_kernel || !opt_initrd || !opt_out) {
         error_msg_and_die("--qemu, --qemu-img, --kernel, --initrd and --out-dir are required");
     }
+    if (opt_smp < 1 || opt_smp > GUEST_MAX_VCPUS) {
+        error_msg_and_die("--smp must be in [1, %d]", GUEST_MAX_VCPUS);
+    }
     gint64 t0 = g_get_monotonic_time();
     gint64 deadline = t0 + (gint64)opt_timeout * G_USEC_PER_SEC;
 
@@ -157,6 +164,7 @@ int main(int argc, char **argv)
     if (opt_memory > 0) {
         conf->memory_mb = (guint)opt_memory;
     }
+    conf->smp = (guint)opt_smp;
 
     VmSetup setup = {
         .qemu = opt_qemu,
@@ -207,12 +215,17 @@ int main(int argc, char **argv)
     }
     gint64 t_end = g_get_monotonic_time();
 
-    /* Publish: the data files first, guest.conf (what make checks) last. */
-    const char *names[] = { "guest.qcow2", "vmlinuz", "initrd.img" };
+    /* Publish: the data files first, guest.conf (what make checks) last.
+     * The temporary names are the builder's own: the kernel and initramfs
+     * are shared with the builders of the other vCPU counts. */
+    g_autofree char *image_name = guest_embedded_file("guest.qcow2",
+                                                      conf->smp);
+    g_autofree char *conf_name = guest_embedded_file("guest.conf", conf->smp);
+    const char *names[] = { image_name, "vmlinuz", "initrd.img" };
     const char *srcs[] = { vm.image, kernel, initrd };
     for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
         g_autofree char *dest = g_build_filename(out, names[i], NULL);
-        g_autofree char *tmp = g_strconcat(dest, ".tmp", NULL);
+        g_autofree char *tmp = g_strdup_printf("%s.tmp%u", dest, conf->smp);
         g_unlink(tmp);
         copy_file(srcs[i], tmp);
         if (g_rename(tmp, dest) < 0) {
@@ -220,9 +233,9 @@ int main(int argc, char **argv)
         }
         g_unlink(srcs[i]);
     }
-    g_autofree char *conf_path = g_build_filename(out, "guest.conf", NULL);
+    g_autofree char *conf_path = g_build_filename(out, conf_name, NULL);
     g_free(conf->image);
-    conf->image = g_build_filename(out, "guest.qcow2", NULL);
+    conf->image = g_build_filename(out, image_name, NULL);
     g_free(conf->kernel);
     conf->kernel = g_build_filename(out, "vmlinuz", NULL);
     g_free(conf->initrd);
@@ -232,14 +245,17 @@ int main(int argc, char **argv)
     }
     g_clear_pointer(&con, g_free);
     g_file_get_contents(vm.console_log, &con, NULL, NULL);
-    g_autofree char *con_dest = g_build_filename(out, "build-console.log", NULL);
+    g_autofree char *con_name = guest_embedded_file("build-console.log",
+                                                    conf->smp);
+    g_autofree char *con_dest = g_build_filename(out, con_name, NULL);
     if (con) {
         g_file_set_contents(con_dest, con, -1, NULL);
     }
     vm_clear(&vm);
 
-    printf("guest: snapshot " GUEST_DEFAULT_SNAPSHOT " saved in %s/guest.qcow2 "
-           "(boot to ready %.1f s, savevm+quit %.1f s)\n", out,
+    printf("guest: snapshot " GUEST_DEFAULT_SNAPSHOT " (%u vCPU%s) saved in "
+           "%s/%s (boot to ready %.1f s, savevm+quit %.1f s)\n", conf->smp,
+           conf->smp > 1 ? "s" : "", out, image_name,
            (double)(t_ready - t0) / G_USEC_PER_SEC,
            (double)(t_end - t_ready) / G_USEC_PER_SEC);
     return 0;

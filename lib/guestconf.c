@@ -16,6 +16,17 @@
 
 G_DEFINE_QUARK(memory-tracer-guest-conf-error-quark, guest_conf_error)
 
+char *guest_embedded_file(const char *name, unsigned smp)
+{
+    if (smp <= 1) {
+        return g_strdup(name);
+    }
+    const char *dot = strrchr(name, '.');
+    size_t stem = dot ? (size_t)(dot - name) : strlen(name);
+    return g_strdup_printf("%.*s-%ucpu%s", (int)stem, name, smp,
+                           dot ? dot : "");
+}
+
 GuestConf *guest_conf_new_default(void)
 {
     GuestConf *c = g_new0(GuestConf, 1);
@@ -151,7 +162,8 @@ GuestConf *guest_conf_load(const char *path, GError **err)
             }
             continue;
         } else if (strcmp(key, "smp") == 0) {
-            if (!parse_uint(path, i + 1, key, value, 1, 1, &c->smp, err)) {
+            if (!parse_uint(path, i + 1, key, value, 1, GUEST_MAX_VCPUS,
+                            &c->smp, err)) {
                 return NULL;
             }
             continue;

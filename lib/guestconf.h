@@ -19,7 +19,9 @@
  *                             alias like "pc" may change between QEMUs)
  *   cpu=qemu64                -cpu
  *   memory_mb=2560            -m
- *   smp=1                     -smp (the tracer supports one vCPU)
+ *   smp=1                     -smp: the vCPUs the snapshot was saved with,
+ *                             in [1, GUEST_MAX_VCPUS] (more than one run
+ *                             with MTTCG, -accel tcg,thread=multi)
  *   drive_if=none             how the image is attached: "none" (only holds
  *                             the vmstate; the embedded guest runs from its
  *                             initramfs) or "ide" (-hda style, for images
@@ -63,6 +65,12 @@ typedef enum {
     "console=ttyS1,115200 quiet nokaslr mitigations=off tsc=reliable "   \
     "nowatchdog panic=-1"
 
+/* --guest_num_of_vCPUs: at most this many (the vCPU index is one byte of
+ * a record); the embedded guest has a snapshot for each of these counts,
+ * in the files guest_embedded_file() names. */
+#define GUEST_MAX_VCPUS 64
+#define GUEST_EMBEDDED_VCPU_COUNTS { 1, 2, 4 }
+
 typedef struct GuestConf {
     char *image;            /* absolute paths after guest_conf_load() */
     char *snapshot;
@@ -76,6 +84,13 @@ typedef struct GuestConf {
     char *drive_if;
     char *channel;          /* "ttyS0" or "virtconsole" */
 } GuestConf;
+
+/*
+ * The embedded guest's file @name ("guest.conf" or "guest.qcow2") for
+ * @smp vCPUs: the name itself for one vCPU, "guest-2cpu.conf" and the like
+ * for more.  The kernel and initramfs are shared.
+ */
+char *guest_embedded_file(const char *name, unsigned smp);
 
 /* The embedded guest's settings, with paths relative to build/guest. */
 GuestConf *guest_conf_new_default(void);

@@ -49,6 +49,18 @@ static GPtrArray *start(const GuestQemuSetup *s)
     return a;
 }
 
+/* -smp N; more than one vCPU run in parallel, one host thread each
+ * (MTTCG), which GMBEOO's per-vCPU rings need. */
+static void add_smp(GPtrArray *a, guint smp)
+{
+    add(a, "-smp");
+    take(a, g_strdup_printf("%u", smp));
+    if (smp > 1) {
+        add(a, "-accel");
+        add(a, "tcg,thread=multi");
+    }
+}
+
 /* The QMP monitor on its socket: how every command line ends. */
 static void add_qmp(GPtrArray *a, const GuestQemuSetup *s)
 {
@@ -67,13 +79,14 @@ GStrv guest_conf_qemu_argv(const GuestConf *c, const GuestQemuSetup *s)
     add(a, "-display");
     add(a, "none");
     add(a, "-machine");
-    take(a, g_strdup_printf("%s,accel=tcg", c->machine));
+    /* -accel and -machine accel= do not mix: -accel when it says more. */
+    take(a, c->smp > 1 ? g_strdup(c->machine)
+                       : g_strdup_printf("%s,accel=tcg", c->machine));
     add(a, "-cpu");
     add(a, c->cpu);
     add(a, "-m");
     take(a, g_strdup_printf("%u", c->memory_mb));
-    add(a, "-smp");
-    take(a, g_strdup_printf("%u", c->smp));
+    add_smp(a, c->smp);
     if (c->kernel) {
         add(a, "-kernel");
         add(a, c->kernel);
@@ -137,6 +150,9 @@ GStrv plain_image_qemu_argv(const GuestQemuSetup *s, long memory_mb,
 
     add(a, "-m");
     take(a, g_strdup_printf("%ld", memory_mb));
+    if (s->plain_smp > 1) {
+        add_smp(a, s->plain_smp);
+    }
     add(a, "-drive");
     take(a, g_strdup_printf("file=%s,if=ide,index=0,media=disk", image));
     add(a, "-display");

@@ -24,6 +24,7 @@ typedef struct GuestQemuSetup {
     const char *console_log;    /* ttyS1 output file; NULL: discarded */
     gboolean loadvm;            /* restore conf->snapshot (-loadvm) */
     gboolean start_paused;      /* -S */
+    guint plain_smp;            /* plain image: -smp (0 or 1: one vCPU) */
 } GuestQemuSetup;
 
 /*

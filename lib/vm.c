@@ -84,6 +84,7 @@ bool vm_spawn(Vm *vm, const VmSetup *setup, GError **err)
         .console_log = vm->console_log,
         .loadvm = setup->loadvm,
         .start_paused = setup->start_paused,
+        .plain_smp = setup->plain_smp,
     };
     g_auto(GStrv) base = setup->conf
         ? guest_conf_qemu_argv(setup->conf, &qs)

@@ -48,6 +48,7 @@ typedef struct VmSetup {
     const char *image;          /* NULL: conf->image */
     bool copy_image;            /* run on a copy in the directory */
     long plain_memory_mb;       /* without @conf: -m */
+    unsigned plain_smp;         /* without @conf: -smp (0: one vCPU) */
     const char *plain_snapshot; /* without @conf: -loadvm */
     bool loadvm;                /* with @conf: restore conf->snapshot */
     bool start_paused;          /* with @conf: -S */

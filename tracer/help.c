@@ -15,7 +15,7 @@ const char *options_usage_line(void)
 "                     [--timeout SECONDS | --dont_add_communications_with_host_to_workload]\n"
 "                     [--print_trace_info] [--dont_use_nographic]\n"
 "                     [--dont_exit_qemu_when_done] [--guest_RAM_in_MBs MB]\n"
-"                     [--verbose] [--report_json PATH]\n"
+"                     [--guest_num_of_vCPUs N] [--verbose] [--report_json PATH]\n"
 "                     [guest_image_path snapshot_name qemu_with_GMBEOO_path]\n";
 }
 
@@ -114,6 +114,11 @@ const char *options_help_text(void)
 "                        monitor (`quit` or end of input to finish)\n"
 "  --guest_RAM_in_MBs MB must match the snapshot (default: the embedded\n"
 "                        guest's, 2560 for a given image)\n"
+"  --guest_num_of_vCPUs N\n"
+"                        vCPUs of the guest, run in parallel (MTTCG).  The\n"
+"                        embedded guest has snapshots for 1, 2 and 4; a given\n"
+"                        image's guest.conf says how many its snapshot has\n"
+"                        (default: that, else 1).  Tracing needs 1 for now\n"
 "  -v, --verbose         progress messages on stderr\n"
 "  --report_json PATH    also write everything the run found out as JSON to\n"
 "                        PATH (atomically; also when the run fails)\n"

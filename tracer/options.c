@@ -26,8 +26,8 @@ typedef enum {
     OPT_ANALYSIS_TOOL, OPT_TRACE_FIFO, OPT_TRACE_FILE, OPT_DONT_TRACE, OPT_DONT_USE_QEMU,
     OPT_TIMEOUT, OPT_DONT_ADD_COMMS,
     OPT_CPL3, OPT_BLOCK_LEN, OPT_TRACING_RATIO, OPT_PRINT_TRACE_INFO,
-    OPT_DONT_USE_NOGRAPHIC, OPT_DONT_EXIT, OPT_GUEST_RAM, OPT_VERBOSE,
-    OPT_REPORT_JSON, OPT_RECORD_FORMAT, OPT_HELP, OPT_VERSION,
+    OPT_DONT_USE_NOGRAPHIC, OPT_DONT_EXIT, OPT_GUEST_RAM, OPT_GUEST_VCPUS,
+    OPT_VERBOSE, OPT_REPORT_JSON, OPT_RECORD_FORMAT, OPT_HELP, OPT_VERSION,
     OPT_COUNT
 } OptionId;
 
@@ -56,6 +56,7 @@ static const OptionSpec specs[] = {
     { "dont_use_nographic", OPT_DONT_USE_NOGRAPHIC, false, 0 },
     { "dont_exit_qemu_when_done", OPT_DONT_EXIT, false, 0 },
     { "guest_RAM_in_MBs", OPT_GUEST_RAM, true, 0 },
+    { "guest_num_of_vCPUs", OPT_GUEST_VCPUS, true, 0 },
     { "trace_record_format", OPT_RECORD_FORMAT, true, 0 },
     { "verbose", OPT_VERBOSE, false, 0 },
     { "report_json", OPT_REPORT_JSON, true, 0 },
@@ -215,6 +216,9 @@ static bool apply(Options *o, const OptionSpec *spec, const char *value,
     case OPT_GUEST_RAM:
         o->has_guest_ram = true;
         return parse_long(spec->name, value, &o->guest_ram_mb, e);
+    case OPT_GUEST_VCPUS:
+        o->has_num_vcpus = true;
+        return parse_long(spec->name, value, &o->num_vcpus, e);
     case OPT_VERBOSE:
         o->verbose = true;
         break;

@@ -50,6 +50,8 @@ typedef struct Options {
     bool dont_exit_qemu_when_done;
     bool has_guest_ram;             /* --guest_RAM_in_MBs was given */
     long guest_ram_mb;              /* 0 unless given or from guest.conf */
+    bool has_num_vcpus;             /* --guest_num_of_vCPUs was given */
+    long num_vcpus;                 /* -smp: given, or the snapshot's */
     bool verbose;
     char *report_json;              /* --report_json PATH (absolute), or NULL */
     int record_format;              /* GmbeooRecordFormat, default gmbeoo16 */

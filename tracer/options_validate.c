@@ -189,8 +189,31 @@ static bool locate_embedded(Options *o, OptionsError *e)
         g_free(abs);
         return false;
     }
-    o->guest_image_path = g_build_filename(guest_dir, "guest.qcow2", NULL);
-    o->guest_conf_path = g_build_filename(guest_dir, "guest.conf", NULL);
+    /* One snapshot per vCPU count (guest_embedded_file()). */
+    unsigned smp = o->has_num_vcpus ? (unsigned)o->num_vcpus : 1;
+    g_autofree char *conf_name = guest_embedded_file("guest.conf", smp);
+    o->guest_conf_path = g_build_filename(guest_dir, conf_name, NULL);
+    if (!is_file(o->guest_conf_path)) {
+        static const unsigned counts[] = GUEST_EMBEDDED_VCPU_COUNTS;
+        g_autoptr(GString) have = g_string_new(NULL);
+        for (size_t i = 0; i < G_N_ELEMENTS(counts); i++) {
+            g_autofree char *n = guest_embedded_file("guest.conf", counts[i]);
+            g_autofree char *p = g_build_filename(guest_dir, n, NULL);
+            if (is_file(p)) {
+                g_string_append_printf(have, "%s%u", have->len ? ", " : "",
+                                       counts[i]);
+            }
+        }
+        fail(e, 1, "guest_num_of_vCPUs is %u, but the embedded guest in %s "
+             "has no snapshot for %u vCPUs (%s%s); it offers 1, 2 and 4 "
+             "once built with `make`.", smp, guest_dir, smp,
+             have->len ? "it has snapshots for " : "no snapshot is built",
+             have->str);
+        g_free(guest_dir);
+        return false;
+    }
+    g_autofree char *image_name = guest_embedded_file("guest.qcow2", smp);
+    o->guest_image_path = g_build_filename(guest_dir, image_name, NULL);
     g_free(guest_dir);
     int err = unusable(o->guest_image_path, true);
     if (err) {
@@ -253,6 +276,11 @@ bool options_validate(Options *o, OptionsError *e)
             (o->guest_ram_mb <= 0 || o->guest_ram_mb > 1024 * 1024)) {
             return fail(e, 1, "guest_RAM_in_MBs must be a positive number of "
                         "MiB, but %ld isn't.", o->guest_ram_mb);
+        }
+        if (o->has_num_vcpus &&
+            (o->num_vcpus < 1 || o->num_vcpus > GUEST_MAX_VCPUS)) {
+            return fail(e, 1, "guest_num_of_vCPUs must be in range [1, %d], "
+                        "but %ld isn't.", GUEST_MAX_VCPUS, o->num_vcpus);
         }
     }
 

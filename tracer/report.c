@@ -107,6 +107,13 @@ void report_print(const RunResult *r)
     }
     if (r->trace_info) {
         g_autofree char *block = report_trace_info(r->trace_info);
+        if (r->has_workload_cr3) {
+            /* The address space (see wait_ready_to_trace()). */
+            char *b = g_strdup_printf("%s\nworkload_CR3: 0x%" G_GINT64_MODIFIER
+                                      "x", block, r->workload_cr3);
+            g_free(block);
+            block = b;
+        }
         print_block("trace info:", block);
     }
     fflush(stdout);

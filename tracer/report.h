@@ -32,6 +32,8 @@ typedef struct RunResult {
     JsonNode *qemu_version;     /* QMP query-version, or NULL */
     WorkloadEnd workload_end;
     int workload_code;
+    bool has_workload_cr3;
+    guint64 workload_cr3;       /* CR3 (page address) at "Ready to trace" */
 } RunResult;
 
 void run_result_clear(RunResult *r);

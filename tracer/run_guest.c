@@ -80,8 +80,10 @@ bool start_qemu(Session *s, GError **err)
         .copy_image = true,
         .plain_memory_mb = s->o->guest_ram_mb,
         .plain_snapshot = s->o->snapshot_name,
+        .plain_smp = s->o->has_num_vcpus ? (unsigned)s->o->num_vcpus : 1,
         .loadvm = true,
     };
+    s->o->num_vcpus = setup.plain_smp;
     if (s->o->guest_conf_path) {
         /* The embedded guest, or an image with our guest.conf beside it. */
         conf = guest_conf_load(s->o->guest_conf_path, err);
@@ -91,6 +93,17 @@ bool start_qemu(Session *s, GError **err)
         if (s->o->guest_ram_mb > 0) {
             conf->memory_mb = (guint)s->o->guest_ram_mb;
         }
+        /* A snapshot restores only with the vCPUs it was saved with. */
+        if (s->o->has_num_vcpus && conf->smp != (guint)s->o->num_vcpus) {
+            g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                        "guest_num_of_vCPUs is %ld, but the snapshot of %s "
+                        "was saved with %u vCPU%s (smp in %s); give %u or "
+                        "leave the option out", s->o->num_vcpus,
+                        conf->image, conf->smp, conf->smp > 1 ? "s" : "",
+                        s->o->guest_conf_path, conf->smp);
+            return false;
+        }
+        s->o->num_vcpus = conf->smp;
         if (!s->o->embedded_guest) {
             g_free(conf->snapshot);
             conf->snapshot = g_strdup(s->o->snapshot_name);
@@ -190,6 +203,40 @@ bool read_workload_info(Session *s, GError **err)
     return true;
 }
 
+/*
+ * workload_CR3: the guest is paused right after the process that prints
+ * "Ready to trace" has blocked reading its Enter, and nothing else of user
+ * space runs meanwhile: Linux leaves an idle CPU on the last process's page
+ * tables (lazy TLB), so CR3 of vCPU 0 is that process's address space.
+ * That process is the workload with
+ * --dont_add_communications_with_host_to_workload; otherwise it is the
+ * wrapper shell, whose child then runs the workload, after exec, in an
+ * address space of its own (README: "workload_CR3").  PCID bits are
+ * dropped, as in extended32 records.
+ */
+static bool read_workload_cr3(Session *s, GError **err)
+{
+    g_autofree char *out = NULL;
+    if (!qmp_hmp(s->vm.qmp, "info registers", deadline_in(QMP_STEP_US), &out,
+                 err)) {
+        g_prefix_error(err, "reading the workload's CR3: ");
+        return false;
+    }
+    const char *p = strstr(out, "CR3=");
+    char *end = NULL;
+    guint64 cr3 = p ? g_ascii_strtoull(p + 4, &end, 16) : 0;
+    if (!p || end == p + 4) {
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    "reading the workload's CR3: no CR3= in QEMU's \"info "
+                    "registers\": %s", out);
+        return false;
+    }
+    s->result.workload_cr3 = cr3 & ~(guint64)0xfff;
+    s->result.has_workload_cr3 = true;
+    debug_msg("workload_CR3: 0x%" G_GINT64_MODIFIER "x", cr3);
+    return true;
+}
+
 bool wait_ready_to_trace(Session *s, GError **err)
 {
     debug_msg("expecting \"" MARKER_READY_TO_TRACE "\"");
@@ -197,7 +244,8 @@ bool wait_ready_to_trace(Session *s, GError **err)
                        err)) {
         return false;
     }
-    return qmp_do(s, "stop", NULL, NULL, err);
+    return qmp_do(s, "stop", NULL, NULL, err) &&
+           (!s->tracing || read_workload_cr3(s, err));
 }
 
 bool release_workload(Session *s, GError **err)

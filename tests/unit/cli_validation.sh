@@ -104,6 +104,8 @@ check extended32_not_yet 1 "=--trace_record_format extended32 is not supported b
     --workload_path_on_guest /bin/true --dont_trace --trace_record_format extended32
 check non_numeric_ram 2 "argument --guest_RAM_in_MBs: invalid int value: 'lots'" \
     --workload_path_on_host "$wl" --dont_trace --guest_RAM_in_MBs lots "${pos[@]}"
+check non_numeric_vcpus 2 "argument --guest_num_of_vCPUs: invalid int value: 'two'" \
+    --workload_path_on_host "$wl" --dont_trace --guest_num_of_vCPUs two "${pos[@]}"
 
 # --- failed checks: exit 1, the original's exact messages ---
 check bad_image 1 "=guest_image_path must be a file path, but $tmp/no_image isn't." \
@@ -148,6 +150,10 @@ check ratio_65 1 "=log_of_GMBE_tracing_ratio must be in range [0, 64], but 65 is
     --workload_path_on_host "$wl" --dont_trace --log_of_GMBE_block_len 4 --log_of_GMBE_tracing_ratio 65 "${pos[@]}"
 check sum_65 1 "=log_of_GMBE_block_len + log_of_GMBE_tracing_ratio must be in range [0, 64], but 32 + 33 = 65 isn't." \
     --workload_path_on_host "$wl" --dont_trace --log_of_GMBE_block_len 32 --log_of_GMBE_tracing_ratio 33 "${pos[@]}"
+check vcpus_0 1 "=guest_num_of_vCPUs must be in range [1, 64], but 0 isn't." \
+    --workload_path_on_host "$wl" --dont_trace --guest_num_of_vCPUs 0 "${pos[@]}"
+check vcpus_65 1 "=guest_num_of_vCPUs must be in range [1, 64], but 65 isn't." \
+    --workload_path_on_host "$wl" --dont_trace --guest-num-of-vCPUs 65 "${pos[@]}"
 check timeout_not_positive 1 "timeout must be a positive number of seconds" \
     --workload_path_on_host "$wl" --dont_trace --timeout 0 "${pos[@]}"
 

@@ -94,12 +94,30 @@ int main(void)
               !strstr(cmd2, "virtconsole"));
         CHECK("argv: commas in paths are escaped",
               strstr(cmd, "file=/run/a,,b.qcow2,format=qcow2") != NULL);
+        CHECK("argv: one vCPU, no -accel",
+              argv_has(argv, "-smp", "1") && !argv_has(argv, "-accel", NULL));
+        c->smp = 4;
+        g_auto(GStrv) argv4 = guest_conf_qemu_argv(c, &s);
+        CHECK("argv: 4 vCPUs run with MTTCG",
+              argv_has(argv4, "-smp", "4") &&
+              argv_has(argv4, "-accel", "tcg,thread=multi") &&
+              argv_has(argv4, "-machine", "pc-i440fx-7.2"));
+    }
+    {
+        g_autofree char *c1 = guest_embedded_file("guest.conf", 1);
+        g_autofree char *c2 = guest_embedded_file("guest.conf", 2);
+        g_autofree char *i4 = guest_embedded_file("guest.qcow2", 4);
+        CHECK("embedded guest files per vCPU count",
+              strcmp(c1, "guest.conf") == 0 &&
+              strcmp(c2, "guest-2cpu.conf") == 0 &&
+              strcmp(i4, "guest-4cpu.qcow2") == 0);
     }
 
     const char *bad[] = {
         "image=x\nsnapshot=s\nmachine=m\ncpu=c\ncolour=red\n",
         "image=x\nsnapshot=s\nmachine=m\ncpu=c\nmemory_mb=lots\n",
-        "image=x\nsnapshot=s\nmachine=m\ncpu=c\nsmp=2\n",
+        "image=x\nsnapshot=s\nmachine=m\ncpu=c\nsmp=0\n",
+        "image=x\nsnapshot=s\nmachine=m\ncpu=c\nsmp=65\n",
         "image=x\nsnapshot=s\nmachine=m\ncpu=c\ndrive_if=scsi\n",
         "image=x\nsnapshot=s\nmachine=m\ncpu=c\nchannel=ttyS3\n",
         "image=x\nsnapshot=s\nmachine=m\ncpu=c\ninitrd=i\n",
@@ -152,6 +170,11 @@ int main(void)
                      "-serial chardev:mtserial -chardev "
                      "socket,id=mtqmp,path=/run/qmp,server=on,wait=off "
                      "-mon chardev=mtqmp,mode=control -loadvm snap") == 0);
+        s.plain_smp = 2;
+        g_auto(GStrv) argv2 = plain_image_qemu_argv(&s, 1024, "snap");
+        CHECK("argv: a plain image with 2 vCPUs",
+              argv_has(argv2, "-smp", "2") &&
+              argv_has(argv2, "-accel", "tcg,thread=multi"));
     }
 
     g_autofree char *src = g_build_filename(dir, "src", NULL);
