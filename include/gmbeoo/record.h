@@ -169,14 +169,20 @@ static inline void gmbeoo_decode(GmbeooRecord *r,
  *   0     56-62   zero
  *   0     63      valid (1)
  *   1     -       guest virtual address
- *   2     -       guest physical address; all ones when no RAM is behind the
- *                 access (MMIO, unmapped)
+ *   2     -       guest physical address (the guest TLB's translation); all
+ *                 ones when no RAM is behind the access (MMIO, unmapped) or
+ *                 when the access is about to fault (it is recorded before
+ *                 it is made, and again when the instruction is restarted)
  *   3     -       guest PC (linear address) of the instruction that made the
- *                 access.  For accesses QEMU makes on the guest's behalf
- *                 (interrupt and exception frame pushes, descriptor and IDT
- *                 loads) it is the PC of the instruction being executed when
- *                 the event was raised: the faulting instruction for an
- *                 exception, the next instruction to run for an interrupt.
+ *                 access, computed at run time (the same translated code may
+ *                 run at several virtual addresses).  Accesses of QEMU's
+ *                 helpers on behalf of an instruction (descriptor loads of a
+ *                 far call, fxsave, atomics on a multi-vCPU guest) carry
+ *                 that instruction's PC.  For interrupt and exception
+ *                 delivery (frame pushes, IDT and TSS loads) it is the PC of
+ *                 the instruction being executed or interrupted: the
+ *                 faulting instruction for an exception, the next
+ *                 instruction to run for an interrupt.
  *
  * Drop markers: when QEMU has to drop records (a reader stalled for a second
  * or more, or a full ring met while the vCPU holds the big QEMU lock, where
