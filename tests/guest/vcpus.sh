@@ -16,6 +16,8 @@
 #                       started
 #  workload_cr3         trace info ends with "workload_CR3: 0x..." (a page
 #                       address, not 0) when the run traces
+#  vcpus_2_trace_refused  tracing a 2-vCPU guest fails with QEMU's "one vCPU
+#                       only" (the patches record one vCPU so far), cleanly
 #
 # group: guest.  Runtime: about a minute on the shared 2-core machine.
 set -uo pipefail
@@ -88,4 +90,14 @@ if mt_have_gmbeoo && [ -x "$WL/gmbeoo_exact_workload" ]; then
     fi
 else
     skip workload_cr3 "the patched QEMU (gmbeoo-enable) or gmbeoo_exact_workload is not built"
+fi
+
+if mt_have_gmbeoo && [ -f "$top/build/guest/guest-2cpu.conf" ]; then
+    mt_run --workload_path_on_host "$THREADS" $NOCOMM --guest_num_of_vCPUs 2 \
+        --analysis_tool_path "$top/build/tests/gmbeoo/gmbeoo_count"
+    if [ "$MT_RC" = 1 ] && [ -z "$MT_LEAK" ] && grep -q 'one vCPU only' "$MT_ERR"; then
+        pass vcpus_2_trace_refused
+    else
+        fail vcpus_2_trace_refused "exit $MT_RC $MT_LEAK: $(tail -c 300 "$MT_ERR")"
+    fi
 fi
