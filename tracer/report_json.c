@@ -270,6 +270,8 @@ static void add_guest(JsonBuilder *b, const Options *o)
     } else {
         json_builder_add_null_value(b);
     }
+    set_int(b, "vcpus", o->num_vcpus > 0 ? o->num_vcpus
+                        : conf ? (gint64)conf->smp : 1);
     json_builder_end_object(b);
 }
 
@@ -325,6 +327,12 @@ static void add_options(JsonBuilder *b, const Options *o)
         json_builder_add_int_value(b, o->guest_ram_mb);
     } else {
         json_builder_add_null_value(b);     /* the guest.conf's */
+    }
+    json_builder_set_member_name(b, "guest_num_of_vCPUs");
+    if (o->has_num_vcpus) {
+        json_builder_add_int_value(b, o->num_vcpus);
+    } else {
+        json_builder_add_null_value(b);     /* the snapshot's */
     }
     set_bool(b, "verbose", o->verbose);
     set_string_or_null(b, "report_json", o->report_json);
@@ -401,6 +409,9 @@ JsonNode *report_json_build(const Options *o, const RunResult *r,
     if (analysis) {
         add_analysis_fields(b, analysis);
     }
+    g_autofree char *cr3 = r->has_workload_cr3
+        ? g_strdup_printf("0x%" G_GINT64_MODIFIER "x", r->workload_cr3) : NULL;
+    set_string_or_null(b, "workload_CR3", cr3);
     if (r->counters) {
         add_trace_info(b, r->counters);
         json_builder_set_member_name(b, "query_gmbeoo");
