@@ -59,6 +59,10 @@ for line in block("trace info:", []).splitlines():
     k, v = line.rsplit(": ", 1)
     if k.startswith("actual_tracing_ratio"):
         k = "actual_tracing_ratio"
+    if k == "workload_CR3":
+        if r.get("workload_CR3") != v:
+            bad.append("workload_CR3 printed %s, report %s" % (v, r.get("workload_CR3")))
+        continue
     info[k] = int(v)
 ti = r["trace_info"]
 if len(info) < 4:
