@@ -19,7 +19,8 @@
 #                 the same patched binary, writing the same records into a
 #                 FIFO read by drain
 #   libmem        --dont_trace with QEMU's tests/plugin/mem.c (inline=on)
-#   full_lean, full_lean8   GMBEOO B=0,R=0 into drain with DRAIN_TOUCH=0
+#   full_lean, full_lean8, full_lean32   GMBEOO B=0,R=0 into drain with
+#                 DRAIN_TOUCH=0 (gmbeoo16, compact8, extended32)
 #                 (a lean reader), gmbeoo16 and compact8 records
 # The dense workload of issue 9 (dense_rmw: v[i] += v[i-1] ^ p, L1-resident)
 # runs untraced, stock, sweep_B16R10 (1:1024 into drain), full_drain (the
@@ -70,7 +71,7 @@ if [ "$preset" = full ]; then
     reps=${BENCH_REPS:-3}
     main_workloads=(mem_loop)
     main_configs=(native untraced stock full_sa full_drain B16R10 B3R4 plugin libmem)
-    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8)
+    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32)
     other_workloads=(pointer_chase syscall_heavy busybox_gzip busybox_sort busybox_md5sum)
     other_configs=(native untraced full_drain B16R10 plugin)
     other_reps=2
@@ -85,7 +86,7 @@ else
     reps=${BENCH_REPS:-3}
     main_workloads=(mem_loop)
     main_configs=(native untraced stock full_sa full_drain B16R10 plugin)
-    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8)
+    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32)
     other_workloads=(busybox_gzip)
     other_configs=(native untraced full_drain B16R10)
     other_reps=1
@@ -216,6 +217,9 @@ run_one() {
         full_drain) tool=drain; args+=(--analysis_tool_path "$drain" --print_trace_info) ;;
         full_lean)  tool=drain; envs=(DRAIN_TOUCH=0)
                     args+=(--analysis_tool_path "$drain" --print_trace_info) ;;
+        full_lean32) tool=drain; envs=(DRAIN_TOUCH=0)
+                    args+=(--analysis_tool_path "$drain" --print_trace_info
+                           --trace_record_format extended32) ;;
         full_lean8) tool=drain; envs=(DRAIN_TOUCH=0)
                     args+=(--analysis_tool_path "$drain" --print_trace_info
                            --trace_record_format compact8) ;;
@@ -514,6 +518,22 @@ issue9() {
         "$(div "$(div "$(med $w full_drain events)" "$u" %.0f)" 1000 %.0f)" "$(med $w full_drain events)"
 }
 
+# The issue-10 table: extended32 beside gmbeoo16, both at full rate into the
+# lean reader, from the dense_rmw runs.
+issue10() {
+    local lean lean32 r rps32 dr
+    lean=$(med dense_rmw full_lean traced)
+    lean32=$(med dense_rmw full_lean32 traced)
+    r=$(div "$lean32" "$lean")
+    rps32=$(div "$(med dense_rmw full_lean32 written)" "$lean32" %.0f); rps32=$(div "$rps32" 1000 %.1f)
+    dr=$(awk -F'\t' 'NR > 1 && $1 == "dense_rmw" && $2 == "full_lean32" && $4 == 0 && $9 != "-" { s += $9; n++ } END { print n ? s : "-" }' "$runs")
+    printf '| mode | measured | goal | verdict |\n|---|---|---|---|\n'
+    printf '| extended32 / gmbeoo16, full rate, lean reader | %sx (%s / %s ms, %s dropped) | <= 2.0x, 0 dropped | %s |\n' \
+        "$r" "$lean32" "$lean" "$dr" "$(mark "$r" 2 '<=')"
+    printf '| extended32 records/s at full rate | %s M/s | - | - |\n' "$rps32"
+    printf '| 2 vCPUs at full rate | not measured: GMBEOO records one vCPU only so far | - | - |\n'
+}
+
 # ------------------------------------------------------------ report
 mkdir -p "$results_dir"
 {
@@ -548,6 +568,10 @@ mkdir -p "$results_dir"
     echo "## Issue 9: the dense workload (dense_rmw, v[i] += v[i-1] ^ p, 16 KiB)"
     echo
     issue9
+    echo
+    echo "## Issue 10: extended32 (vCPU, CR3, physical address, PC) on dense_rmw"
+    echo
+    issue10
     echo
     table dense_rmw ${dense_configs[@]+"${dense_configs[@]}"}
     echo
@@ -631,6 +655,8 @@ fi
 echo
 echo "== memory_tracer bench ($preset) =="
 issue9 | column -t -s '|' 2>/dev/null || issue9
+echo
+issue10 | column -t -s '|' 2>/dev/null || issue10
 echo
 headline | column -t -s '|' 2>/dev/null || headline
 echo

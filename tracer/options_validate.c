@@ -6,7 +6,6 @@
  */
 #include "options.h"
 
-#include "gmbeoo/record.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -252,10 +251,6 @@ bool options_validate(Options *o, OptionsError *e)
         return false;
     }
     /* Pure argument checks first, then the file system. */
-    if (use_qemu && o->record_format == GMBEOO_FORMAT_EXTENDED32) {
-        return fail(e, 1, "--trace_record_format extended32 is not supported "
-                    "by this QEMU yet (use gmbeoo16 or compact8)");
-    }
     if (use_qemu) {
         if (o->log_of_block_len < 0 || o->log_of_block_len > 64) {
             return fail(e, 1, "log_of_GMBE_block_len must be in range "

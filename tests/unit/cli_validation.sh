@@ -100,8 +100,6 @@ check non_numeric_timeout 2 "argument --timeout: invalid float value: 'soon'" \
     --workload_path_on_host "$wl" --dont_trace --timeout soon "${pos[@]}"
 check bad_record_format 2 "argument --trace_record_format: invalid choice: 'foo' (choose from 'gmbeoo16', 'compact8', 'extended32')" \
     --workload_path_on_guest /bin/true --dont_trace --trace_record_format foo
-check extended32_not_yet 1 "=--trace_record_format extended32 is not supported by this QEMU yet (use gmbeoo16 or compact8)" \
-    --workload_path_on_guest /bin/true --dont_trace --trace_record_format extended32
 check non_numeric_ram 2 "argument --guest_RAM_in_MBs: invalid int value: 'lots'" \
     --workload_path_on_host "$wl" --dont_trace --guest_RAM_in_MBs lots "${pos[@]}"
 check non_numeric_vcpus 2 "argument --guest_num_of_vCPUs: invalid int value: 'two'" \
