@@ -192,6 +192,14 @@ static bool locate_embedded(Options *o, OptionsError *e)
     unsigned smp = o->has_num_vcpus ? (unsigned)o->num_vcpus : 1;
     g_autofree char *conf_name = guest_embedded_file("guest.conf", smp);
     o->guest_conf_path = g_build_filename(guest_dir, conf_name, NULL);
+    g_autofree char *image_name = guest_embedded_file("guest.qcow2", smp);
+    o->guest_image_path = g_build_filename(guest_dir, image_name, NULL);
+    /* An image that is there but cannot be read says so first. */
+    int err = unusable(o->guest_image_path, true);
+    if (err && err != ENOENT) {
+        g_free(guest_dir);
+        return fail_cannot_read(e, o->guest_image_path, err);
+    }
     if (!is_file(o->guest_conf_path)) {
         static const unsigned counts[] = GUEST_EMBEDDED_VCPU_COUNTS;
         g_autoptr(GString) have = g_string_new(NULL);
@@ -211,10 +219,7 @@ static bool locate_embedded(Options *o, OptionsError *e)
         g_free(guest_dir);
         return false;
     }
-    g_autofree char *image_name = guest_embedded_file("guest.qcow2", smp);
-    o->guest_image_path = g_build_filename(guest_dir, image_name, NULL);
     g_free(guest_dir);
-    int err = unusable(o->guest_image_path, true);
     if (err) {
         return fail_cannot_read(e, o->guest_image_path, err);
     }
