@@ -18,11 +18,19 @@ GUEST_CONF := $(GUEST_DIR)/guest.conf
 GUEST_SMP_CONFS := $(GUEST_DIR)/guest-2cpu.conf $(GUEST_DIR)/guest-4cpu.conf
 MAKE_SNAPSHOT := $(OBJ)/guest/make_snapshot
 GUEST_CFLAGS := -static -Os -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude
+# Static non-PIE programs all load at 0x400000 (the guest's busybox does,
+# and so do most users' workloads), so processes that run during a traced
+# region would share virtual addresses with the workload, and a filter by
+# address range would count their accesses too.  The helper and the test
+# workloads each get an image base of their own (below 2 GiB: non-PIE code
+# uses 32-bit absolute addresses).
+GUEST_HELPER_BASE := -Wl,-Ttext-segment=0x6d000000
+TEST_WORKLOAD_BASE := -Wl,-Ttext-segment=0x31000000
 
 $(GUEST_HELPER): guest/run_executables_from_serial.c lib/serial_protocol.c \
 		include/memory_tracer/serial_protocol.h | deps
 	@mkdir -p $(@D)
-	$(MUSL_CC) $(GUEST_CFLAGS) -o $@ $< lib/serial_protocol.c
+	$(MUSL_CC) $(GUEST_CFLAGS) $(GUEST_HELPER_BASE) -o $@ $< lib/serial_protocol.c
 
 $(GUEST_WORK)/initrd.img: guest/build-initramfs.sh guest/init.sh $(GUEST_HELPER)
 	bash guest/build-initramfs.sh $(GUEST_WORK) $(GUEST_HELPER) guest/init.sh
@@ -54,7 +62,7 @@ guest-rebuild:
 # ---- guest tests: toy workload and the serial smoke driver ----
 $(BUILD)/tests/workloads/%: tests/workloads/%.c | deps
 	@mkdir -p $(@D)
-	$(MUSL_CC) $(GUEST_CFLAGS) -o $@ $<
+	$(MUSL_CC) $(GUEST_CFLAGS) $(TEST_WORKLOAD_BASE) -o $@ $<
 
 $(BUILD)/tests/guest/serial_smoke: tests/guest/serial_smoke.c $(LIBMT)
 	@mkdir -p $(@D)

@@ -10,7 +10,7 @@ GMBEOO_WORKLOADS := $(addprefix $(BUILD)/tests/workloads/,gmbeoo_exact_workload 
 # The long workload with 500 passes (10 M accesses): more than a small ring.
 $(BUILD)/tests/workloads/gmbeoo_medium_workload: tests/workloads/gmbeoo_long_workload.c | deps
 	@mkdir -p $(@D)
-	$(MUSL_CC) $(GUEST_CFLAGS) -DPASSES=500 -DSPIN=0 -o $@ $<
+	$(MUSL_CC) $(GUEST_CFLAGS) $(TEST_WORKLOAD_BASE) -DPASSES=500 -DSPIN=0 -o $@ $<
 
 # Not a test itself: it lives outside the test group directories.
 $(BUILD)/tests/gmbeoo/gmbeoo_count: tests/guest/gmbeoo_count.c include/gmbeoo/record.h \
