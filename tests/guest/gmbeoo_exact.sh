@@ -28,6 +28,17 @@
 #                    every TB straddles keep/skip transitions of the
 #                    countdown; written == the rule's count of events and
 #                    the tool reads exactly that many.
+#  fault_reexecuted  gmbeoo_fault_workload: 16 untouched pages, each loaded
+#                    (faults: the zero page is mapped), stored to (faults:
+#                    copy on write) and loaded again.  A record is made
+#                    before the access, so an access that faults is
+#                    recorded again when it is executed again: exactly 2,
+#                    2 and 1 records per page, 80 in all.  Also with
+#                    compact8, with CPL3 only, and sampled (B=0,R=1 and
+#                    B=1,R=2: written == the rule's count of events).
+#                    Window (chunk) boundaries: long_lossless crosses
+#                    ~78,000 of them (4096 records each) and wraps the
+#                    ring (2^22 records) 76 times.
 #  compact8_*        exact_counts, kernel_accesses, sampling_rule_3_4 and a
 #                    sampled_exact case again with --trace_record_format
 #                    compact8 (8-byte records, decoded with
@@ -51,7 +62,7 @@ if ! mt_have_gmbeoo; then
     skip gmbeoo_exact "the patched QEMU (gmbeoo-enable) or the guest is not built"
     exit 0
 fi
-for f in "$COUNT" "$WL"/gmbeoo_{exact,kernel,stride,long,medium}_workload; do
+for f in "$COUNT" "$WL"/gmbeoo_{exact,kernel,stride,long,medium,fault}_workload; do
     if [ ! -x "$f" ]; then
         skip gmbeoo_exact "$f is not built (make check builds it)"
         exit 0
@@ -219,16 +230,18 @@ for br in "4 3" "2 5" "0 1" "5 59" "1 63"; do
 done
 
 # ---- sampled_exact: keep/skip transitions inside TBs ----
+# check_sampled_exact NAME B R [options]: gmbeoo_exact_workload, or the
+# workload in $SAMPLED_WORKLOAD with at least $SAMPLED_MIN events.
 check_sampled_exact() {
     local name=$1 b=$2 r=$3
     shift 3
-    run_count gmbeoo_exact_workload --log_of_GMBE_block_len "$b" \
-        --log_of_GMBE_tracing_ratio "$r" "$@"
+    run_count "${SAMPLED_WORKLOAD:-gmbeoo_exact_workload}" \
+        --log_of_GMBE_block_len "$b" --log_of_GMBE_tracing_ratio "$r" "$@"
     if mt_ok "$name"; then
         local e w want
         e=$(events) w=$(written) want=$(kept "$(events)" "$b" "$r")
         if [ "$w" = "$want" ] && [ "$(mt_value records)" = "$w" ] &&
-           [ "$(mt_value invalid)" = 0 ] && [ "$e" -gt 3601 ]; then
+           [ "$(mt_value invalid)" = 0 ] && [ "$e" -gt "${SAMPLED_MIN:-3601}" ]; then
             pass "$name"
         else
             fail "$name" "events $e: written $w, read $(mt_value records), rule says $want"
@@ -237,6 +250,40 @@ check_sampled_exact() {
 }
 check_sampled_exact sampled_exact_0_1 0 1
 check_sampled_exact sampled_exact_2_3 2 3
+
+# ---- fault_reexecuted: a faulting access is recorded again when re-executed ----
+expected_fault() {
+    local i
+    for i in $(seq 0 15); do
+        echo "at +$((i * 4096)) load size=4 sx=0 cpl=3: 2"
+        echo "at +$((i * 4096 + 8)) store size=4 sx=0 cpl=3: 2"
+        echo "at +$((i * 4096 + 16)) load size=4 sx=0 cpl=3: 1"
+    done
+}
+check_fault() {
+    local name=$1
+    shift
+    run_count gmbeoo_fault_workload "$@"
+    if mt_ok "$name"; then
+        local got want
+        got=$(grep '^at ' "$MT_OUT")
+        want=$(expected_fault)
+        if [ "$got" != "$want" ]; then
+            fail "$name" "records in the mapping differ (- want, + got): $(diff <(echo "$want") <(echo "$got") | grep '^[<>]' | head -8 | tr '\n' ';')"
+        elif [ "$(mt_value in_range)" != 80 ]; then
+            fail "$name" "in_range $(mt_value in_range), want 80"
+        elif [ "$(mt_value eof)" != 1 ] || [ "$(mt_value records)" != "$(written)" ]; then
+            fail "$name" "eof $(mt_value eof), read $(mt_value records), written $(written)"
+        else
+            pass "$name"
+        fi
+    fi
+}
+check_fault fault_reexecuted
+check_fault compact8_fault_reexecuted --trace_record_format compact8
+check_fault cpl3_fault_reexecuted --trace_only_CPL3_code_GMBE
+SAMPLED_WORKLOAD=gmbeoo_fault_workload SAMPLED_MIN=80 check_sampled_exact fault_sampled_0_1 0 1
+SAMPLED_WORKLOAD=gmbeoo_fault_workload SAMPLED_MIN=80 check_sampled_exact fault_sampled_1_2 1 2 --trace_only_CPL3_code_GMBE
 
 # ---- compact8: the same results from 8-byte records ----
 check_exact_counts compact8_exact_counts --trace_record_format compact8
