@@ -11,6 +11,14 @@
  * dropped events and marks each gap with a drop marker (below).  Two more
  * formats, compact8 and extended32, are described after the 16-byte one.
  *
+ * Several vCPUs: each vCPU's records are in its program order, and the
+ * vCPUs' records interleave in chunks: a chunk is a run of whole records of
+ * one vCPU (QEMU writes each vCPU's ring in turn, at most 1 MiB of it per
+ * turn; typically one 64 KiB window), and nothing orders the records of
+ * different vCPUs in time.  The vCPU of a record is byte 1 of a gmbeoo16
+ * record (on a guest with more than one vCPU) or bits 8-15 of extended32's
+ * word 0; compact8 has no field for it.
+ *
  *   byte  bits  field
  *   ----  ----  -----------------------------------------------------------
  *   0     0-2   size_shift   access size is 1 << size_shift bytes (0..3;
@@ -191,7 +199,10 @@ static inline void gmbeoo_decode(GmbeooRecord *r,
  * (gmbeoo16, extended32) or info byte GMBEOO_DROP_MARKER_INFO (compact8),
  * whose address field holds the number of records dropped at that point.  A reader that decodes markers knows exactly
  * where and how many records are missing; one that ignores them sees a record
- * with an impossible info byte (size_shift 7).
+ * with an impossible info byte (size_shift 7).  With several vCPUs a marker
+ * is among the records of the vCPU whose records were dropped, counts only
+ * those, and carries that vCPU's index where its records do (byte 1 of
+ * gmbeoo16, bits 8-15 of extended32's word 0).
  */
 typedef enum GmbeooRecordFormat {
     GMBEOO_FORMAT_GMBEOO16 = 0,
