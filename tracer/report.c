@@ -65,6 +65,25 @@ char *report_trace_info(JsonObject *q)
         g_string_append_printf(s, ATTENTION "num_of_dropped_events: %"
                                G_GUINT64_FORMAT "\n", dropped);
     }
+    /* A line per vCPU when there are several; they add up to the above. */
+    JsonArray *vcpus = json_object_has_member(q, "vcpus")
+                       ? json_object_get_array_member(q, "vcpus") : NULL;
+    guint n = vcpus ? json_array_get_length(vcpus) : 0;
+    for (guint i = 0; n > 1 && i < n; i++) {
+        JsonObject *v = json_array_get_object_element(vcpus, i);
+        if (!v) {
+            continue;
+        }
+        g_string_append_printf(s, "vCPU %" G_GUINT64_FORMAT ": events %"
+                               G_GUINT64_FORMAT ", written_to_trace_buf %"
+                               G_GUINT64_FORMAT ", written_to_trace_file %"
+                               G_GUINT64_FORMAT ", dropped %" G_GUINT64_FORMAT
+                               "\n", counter(v, "cpu-index"),
+                               counter(v, "events"),
+                               counter(v, "written-to-ring"),
+                               counter(v, "written-to-output"),
+                               counter(v, "dropped"));
+    }
     if (json_object_has_member(q, "output-error")) {
         g_string_append_printf(s, ATTENTION "trace_output_error: %s\n",
                                json_object_get_string_member(q,
