@@ -19,6 +19,9 @@
  *                        ends), dropped > 0, missing == 0; when the reader
  *                        resumes, close-output completes and the reader
  *                        gets exactly written-to-ring records.
+ *  vcpus_sum             every query-gmbeoo answer after the first enable
+ *                        has a 'vcpus' list with one entry (cpu-index 0)
+ *                        whose counters are the totals.
  *  toggle_while_running  gmbeoo-disable, close-output and gmbeoo-enable to a
  *                        new FIFO while the vCPU runs the long workload:
  *                        both sessions are whole (read == output ==
@@ -267,6 +270,51 @@ typedef struct Info {
     gint64 events, written, output, waiting, dropped, missing, markers;
 } Info;
 
+/* query-gmbeoo answers whose 'vcpus' did not add up (vcpus_sum). */
+static int vcpus_checked, vcpus_bad;
+static char *vcpus_why;
+
+/* The one vCPU's counters in 'vcpus' must be the totals. */
+static void check_vcpus(JsonObject *o, const Info *in)
+{
+    static const char *const names[] = {
+        "events", "written-to-ring", "written-to-output", "waiting",
+        "dropped", "drop-markers",
+    };
+    const gint64 totals[] = {
+        in->events, in->written, in->output, in->waiting, in->dropped,
+        in->markers,
+    };
+    JsonArray *a = json_object_has_member(o, "vcpus")
+                   ? json_object_get_array_member(o, "vcpus") : NULL;
+    guint n = a ? json_array_get_length(a) : 0;
+
+    if (n == 0 && in->events == 0 && in->written == 0) {
+        return;     /* before the first enable */
+    }
+    vcpus_checked++;
+    if (n != 1) {
+        vcpus_bad++;
+        g_free(vcpus_why);
+        vcpus_why = g_strdup_printf("%u entries in vcpus", n);
+        return;
+    }
+    JsonObject *v = json_array_get_object_element(a, 0);
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (json_object_get_int_member(v, names[i]) != totals[i] ||
+            json_object_get_int_member(v, "cpu-index") != 0) {
+            vcpus_bad++;
+            g_free(vcpus_why);
+            vcpus_why = g_strdup_printf("vcpus[0].%s %" G_GINT64_FORMAT
+                                        ", total %" G_GINT64_FORMAT, names[i],
+                                        json_object_get_int_member(v,
+                                                                   names[i]),
+                                        totals[i]);
+            return;
+        }
+    }
+}
+
 static gboolean query(Vm *vm, Info *in, GError **err)
 {
     JsonNode *r = qmp(vm, "query-gmbeoo", NULL, err);
@@ -284,6 +332,7 @@ static gboolean query(Vm *vm, Info *in, GError **err)
     in->dropped = json_object_get_int_member(o, "dropped");
     in->missing = json_object_get_int_member(o, "missing");
     in->markers = json_object_get_int_member(o, "drop-markers");
+    check_vcpus(o, in);
     json_node_unref(r);
     return TRUE;
 }
@@ -863,6 +912,13 @@ int main(void)
     }
     test_stalled_reader(&vm);
     test_toggle_running(&vm);
+    if (vcpus_bad || vcpus_checked == 0) {
+        fail("vcpus_sum", "%d of %d answers: %s", vcpus_bad, vcpus_checked,
+             vcpus_why ? vcpus_why : "no answer with counters");
+    } else {
+        printf("# vcpus_sum: %d answers\n", vcpus_checked);
+        pass("vcpus_sum");
+    }
     stop_guest(&vm, failures > 0);
     test_plugin(conf);
     return failures ? 1 : 0;
