@@ -22,6 +22,8 @@
 #   full_lean, full_lean8, full_lean32   GMBEOO B=0,R=0 into drain with
 #                 DRAIN_TOUCH=0 (gmbeoo16, compact8, extended32)
 #                 (a lean reader), gmbeoo16 and compact8 records
+#   full_lean_2v  full_lean on the 2-vCPU snapshot (--guest_num_of_vCPUs 2,
+#                 MTTCG): a ring per vCPU, one writer serving both
 # The dense workload of issue 9 (dense_rmw: v[i] += v[i-1] ^ p, L1-resident)
 # runs untraced, stock, sweep_B16R10 (1:1024 into drain), full_drain (the
 # reader touches every record), full_lean and full_lean8: the "Issue 9"
@@ -71,7 +73,7 @@ if [ "$preset" = full ]; then
     reps=${BENCH_REPS:-3}
     main_workloads=(mem_loop)
     main_configs=(native untraced stock full_sa full_drain B16R10 B3R4 plugin libmem)
-    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32)
+    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32 full_lean_2v)
     other_workloads=(pointer_chase syscall_heavy busybox_gzip busybox_sort busybox_md5sum)
     other_configs=(native untraced full_drain B16R10 plugin)
     other_reps=2
@@ -86,7 +88,7 @@ else
     reps=${BENCH_REPS:-3}
     main_workloads=(mem_loop)
     main_configs=(native untraced stock full_sa full_drain B16R10 plugin)
-    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32)
+    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32 full_lean_2v)
     other_workloads=(busybox_gzip)
     other_configs=(native untraced full_drain B16R10)
     other_reps=1
@@ -223,6 +225,10 @@ run_one() {
         full_lean8) tool=drain; envs=(DRAIN_TOUCH=0)
                     args+=(--analysis_tool_path "$drain" --print_trace_info
                            --trace_record_format compact8) ;;
+        full_lean_2v) [ -f "$build/guest/guest-2cpu.conf" ] || return 0
+                    tool=drain; envs=(DRAIN_TOUCH=0)
+                    args+=(--analysis_tool_path "$drain" --print_trace_info
+                           --guest_num_of_vCPUs 2) ;;
         B*R*)       local b=${cfg#B}; b=${b%R*}; local rr=${cfg#*R}
                     [ $have_sa = 1 ] || return 0
                     tool=sa; args+=(--analysis_tool_path "$sa" --print_trace_info
@@ -518,10 +524,12 @@ issue9() {
         "$(div "$(div "$(med $w full_drain events)" "$u" %.0f)" 1000 %.0f)" "$(med $w full_drain events)"
 }
 
-# The issue-10 table: extended32 beside gmbeoo16, both at full rate into the
-# lean reader, from the dense_rmw runs.
+# The issue-10 table: extended32 and a 2-vCPU guest beside gmbeoo16 on one
+# vCPU, all at full rate into the lean reader, from the dense_rmw runs
+# (single-threaded: on 2 vCPUs the other vCPU idles, so the row shows what
+# the per-vCPU rings, the round-robin writer and MTTCG cost).
 issue10() {
-    local lean lean32 r rps32 dr
+    local lean lean32 r rps32 dr lean2 r2 rps2 dr2
     lean=$(med dense_rmw full_lean traced)
     lean32=$(med dense_rmw full_lean32 traced)
     r=$(div "$lean32" "$lean")
@@ -531,7 +539,13 @@ issue10() {
     printf '| extended32 / gmbeoo16, full rate, lean reader | %sx (%s / %s ms, %s dropped) | <= 2.0x, 0 dropped | %s |\n' \
         "$r" "$lean32" "$lean" "$dr" "$(mark "$r" 2 '<=')"
     printf '| extended32 records/s at full rate | %s M/s | - | - |\n' "$rps32"
-    printf '| 2 vCPUs at full rate | not measured: GMBEOO records one vCPU only so far | - | - |\n'
+    lean2=$(med dense_rmw full_lean_2v traced)
+    r2=$(div "$lean2" "$lean")
+    rps2=$(div "$(med dense_rmw full_lean_2v written)" "$lean2" %.0f); rps2=$(div "$rps2" 1000 %.1f)
+    dr2=$(awk -F'\t' 'NR > 1 && $1 == "dense_rmw" && $2 == "full_lean_2v" && $4 == 0 && $9 != "-" { s += $9; n++ } END { print n ? s : "-" }' "$runs")
+    printf '| gmbeoo16 on 2 vCPUs / 1 vCPU, full rate, lean reader | %sx (%s / %s ms, %s dropped) | 0 dropped | %s |\n' \
+        "$r2" "$lean2" "$lean" "$dr2" "$(mark "$dr2" 0 '<=')"
+    printf '| 2 vCPUs: records/s at full rate | %s M/s | - | - |\n' "$rps2"
 }
 
 # ------------------------------------------------------------ report
@@ -569,7 +583,7 @@ mkdir -p "$results_dir"
     echo
     issue9
     echo
-    echo "## Issue 10: extended32 (vCPU, CR3, physical address, PC) on dense_rmw"
+    echo "## Issue 10: extended32 (vCPU, CR3, physical address, PC) and 2 vCPUs on dense_rmw"
     echo
     issue10
     echo
