@@ -48,8 +48,14 @@
 #                       exact counts per buffer (compact8 has no vCPU field)
 #  vcpus_2_extended32   extended32, full rate: the same exact counts, every
 #                       record of buffer k with vCPU k in word 0 bits 8-15
+#  vcpus_2_order        gmbeoo_vcpu_order_workload: both threads stream 5.2 M
+#                       stores each at once (each vCPU's 4 M-record ring
+#                       wraps, the writer interleaves the rings): the raw
+#                       stream (numpy) has buffer k's stores with vCPU k,
+#                       exactly in program order, all records valid, none
+#                       dropped, as many as written
 #
-# group: guest.  Runtime: 15-60 s on the shared 2-core machine (11 runs).
+# group: guest.  Runtime: 20-60 s on the shared 2-core machine (12 runs).
 set -uo pipefail
 source "$(dirname "$0")/mt_lib.bash"
 
@@ -241,4 +247,57 @@ if run_threads vcpus_2_compact8 "$csv" compact8; then
 fi
 if run_threads vcpus_2_extended32 "$csv" extended32; then
     check_threads vcpus_2_extended32 "$csv" "$MT_OUT" 1
+fi
+
+# ---- vcpus_2_order: program order per vCPU while both vCPUs stream ----
+ORDER=$WL/gmbeoo_vcpu_order_workload
+if [ ! -x "$ORDER" ]; then
+    skip vcpus_2_order "$ORDER is not built (make check builds it)"
+elif ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    skip vcpus_2_order "/usr/bin/python3 has no numpy (python3-numpy)"
+else
+    fifo=$MT_TEST_TMP/order.fifo stream=$MT_TEST_TMP/order.bin
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    cat "$fifo" > "$stream" &
+    MT_BG_PIDS+=("$!")
+    reader=$!
+    mt_run --workload_path_on_host "$ORDER" $NOCOMM --guest_num_of_vCPUs 2 \
+        --trace_fifo_path "$fifo" --print_trace_info
+    wait "$reader"
+    if mt_ok vcpus_2_order; then
+        /usr/bin/python3 - "$MT_OUT" "$stream" <<'EOF'
+import sys
+import numpy as np
+
+out, path = sys.argv[1:3]
+text = open(out).read().splitlines()
+info = text[text.index('workload info:') + 1].split()
+bufs, length, passes = [int(info[0], 16), int(info[2], 16)], int(info[1]), int(info[4])
+def value(label):
+    for l in text:
+        if l.startswith(label + ':'):
+            return l.split(':', 1)[1].strip()
+a = np.fromfile(path, dtype='<u8').reshape(-1, 2)
+w0, va = a[:, 0], a[:, 1]
+vcpu = (w0 >> np.uint64(8)) & np.uint64(0xff)
+want = np.tile(np.arange(0, length, 8, dtype=np.uint64), passes)
+bad = []
+for k, base in enumerate(bufs):
+    m = (va >= np.uint64(base)) & (va < np.uint64(base + length))
+    if set(np.unique(vcpu[m]).tolist()) != {k}:
+        bad.append('buffer %d: vCPUs %s' % (k, np.unique(vcpu[m]).tolist()))
+    if not np.array_equal(va[m] - np.uint64(base), want):
+        bad.append('buffer %d: %d records, not %d stores in program order'
+                   % (k, int(m.sum()), len(want)))
+if len(a) != int(value('num_of_events_written_to_trace_file')):
+    bad.append('%d records read, %s written' % (len(a), value('num_of_events_written_to_trace_file')))
+if not ((w0 >> np.uint64(63)) == 1).all() or value('num_of_dropped_events'):
+    bad.append('drops or invalid records')
+runs = np.diff(np.concatenate(([0], np.flatnonzero(np.diff(vcpu.astype(np.int64))) + 1, [len(a)])))
+print('# vcpus_2_order: %d records in %d runs of one vCPU (median %d)'
+      % (len(a), len(runs), int(np.median(runs))))
+print('PASS: vcpus_2_order' if not bad else 'FAIL: vcpus_2_order: ' + '; '.join(bad))
+EOF
+    fi
 fi
