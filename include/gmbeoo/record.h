@@ -12,10 +12,11 @@
  * formats, compact8 and extended32, are described after the 16-byte one.
  *
  * Several vCPUs: each vCPU's records are in its program order, and the
- * vCPUs' records interleave in chunks: a chunk is a run of whole records of
- * one vCPU (QEMU writes each vCPU's ring in turn, at most 1 MiB of it per
- * turn; typically one 64 KiB window), and nothing orders the records of
- * different vCPUs in time.  The vCPU of a record is byte 1 of a gmbeoo16
+ * vCPUs' records interleave in chunks of whole records of one vCPU (QEMU
+ * writes each vCPU's ring in turn, at most 1 MiB of it per turn, typically
+ * one 64 KiB window; chunks of one vCPU follow each other while the others
+ * have nothing to write), and nothing orders the records of different vCPUs
+ * in time.  The vCPU of a record is byte 1 of a gmbeoo16
  * record (on a guest with more than one vCPU) or bits 8-15 of extended32's
  * word 0; compact8 has no field for it.
  *
