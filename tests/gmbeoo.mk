@@ -13,6 +13,12 @@ $(BUILD)/tests/workloads/gmbeoo_medium_workload: tests/workloads/gmbeoo_long_wor
 	@mkdir -p $(@D)
 	$(MUSL_CC) $(GUEST_CFLAGS) $(TEST_WORKLOAD_BASE) -DPASSES=500 -DSPIN=0 -o $@ $<
 
+# The two-thread workload streaming 40 passes over 1 MiB buffers: per-vCPU
+# program order across ring wraps (tests/guest/vcpus.sh vcpus_2_order).
+$(BUILD)/tests/workloads/gmbeoo_vcpu_order_workload: tests/workloads/gmbeoo_threads_workload.c | deps
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(GUEST_CFLAGS) $(TEST_WORKLOAD_BASE) -DORDER_PASSES=40 -o $@ $<
+
 # Not a test itself: it lives outside the test group directories.
 $(BUILD)/tests/gmbeoo/gmbeoo_count: tests/guest/gmbeoo_count.c include/gmbeoo/record.h \
 		$(LIBMT) | deps
