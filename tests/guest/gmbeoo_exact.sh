@@ -130,26 +130,30 @@ EOF
     for o in 640 648 656 664; do echo "at +$o store size=8 sx=0 cpl=3: 1"; done
     echo "at +4092 load size=8 sx=0 cpl=3: 5"
 }
-check_exact_counts() {
-local name=$1
-shift
-run_count gmbeoo_exact_workload "$@"
-if mt_ok "$name"; then
-    got=$(grep '^at ' "$MT_OUT")
-    want=$(expected_exact)
-    in_range=$(mt_value in_range)
-    if [ "$got" != "$want" ]; then
-        fail "$name" "records in the buffer differ (- want, + got): $(diff <(echo "$want") <(echo "$got") | grep '^[<>]' | tr '\n' ';')"
-    elif [ "$in_range" != 3601 ]; then
-        fail "$name" "in_range $in_range, want 3601"
-    elif [ "$(mt_value eof)" != 1 ] || [ "$(mt_value records)" != "$(written)" ]; then
-        fail "$name" "eof $(mt_value eof), read $(mt_value records), written $(written)"
-    else
-        pass "$name"
+# check_at NAME WORKLOAD EXPECTED IN_RANGE [options]: the records in the
+# workload's range, per (offset, kind, size, sign, CPL), are exactly what the
+# function EXPECTED prints, IN_RANGE of them in all, and the tool read every
+# record written.
+check_at() {
+    local name=$1 workload=$2 expected=$3 n=$4
+    shift 4
+    run_count "$workload" "$@"
+    if mt_ok "$name"; then
+        local got want
+        got=$(grep '^at ' "$MT_OUT")
+        want=$($expected)
+        if [ "$got" != "$want" ]; then
+            fail "$name" "records in the range differ (- want, + got): $(diff <(echo "$want") <(echo "$got") | grep '^[<>]' | tr '\n' ';')"
+        elif [ "$(mt_value in_range)" != "$n" ]; then
+            fail "$name" "in_range $(mt_value in_range), want $n"
+        elif [ "$(mt_value eof)" != 1 ] || [ "$(mt_value records)" != "$(written)" ]; then
+            fail "$name" "eof $(mt_value eof), read $(mt_value records), written $(written)"
+        else
+            pass "$name"
+        fi
     fi
-fi
 }
-check_exact_counts exact_counts
+check_at exact_counts gmbeoo_exact_workload expected_exact 3601
 
 # ---- kernel_accesses ----
 check_kernel_accesses() {
@@ -260,33 +264,17 @@ expected_fault() {
         echo "at +$((i * 4096 + 16)) load size=4 sx=0 cpl=3: 1"
     done
 }
-check_fault() {
-    local name=$1
-    shift
-    run_count gmbeoo_fault_workload "$@"
-    if mt_ok "$name"; then
-        local got want
-        got=$(grep '^at ' "$MT_OUT")
-        want=$(expected_fault)
-        if [ "$got" != "$want" ]; then
-            fail "$name" "records in the mapping differ (- want, + got): $(diff <(echo "$want") <(echo "$got") | grep '^[<>]' | head -8 | tr '\n' ';')"
-        elif [ "$(mt_value in_range)" != 80 ]; then
-            fail "$name" "in_range $(mt_value in_range), want 80"
-        elif [ "$(mt_value eof)" != 1 ] || [ "$(mt_value records)" != "$(written)" ]; then
-            fail "$name" "eof $(mt_value eof), read $(mt_value records), written $(written)"
-        else
-            pass "$name"
-        fi
-    fi
-}
-check_fault fault_reexecuted
-check_fault compact8_fault_reexecuted --trace_record_format compact8
-check_fault cpl3_fault_reexecuted --trace_only_CPL3_code_GMBE
+check_at fault_reexecuted gmbeoo_fault_workload expected_fault 80
+check_at compact8_fault_reexecuted gmbeoo_fault_workload expected_fault 80 \
+    --trace_record_format compact8
+check_at cpl3_fault_reexecuted gmbeoo_fault_workload expected_fault 80 \
+    --trace_only_CPL3_code_GMBE
 SAMPLED_WORKLOAD=gmbeoo_fault_workload SAMPLED_MIN=80 check_sampled_exact fault_sampled_0_1 0 1
 SAMPLED_WORKLOAD=gmbeoo_fault_workload SAMPLED_MIN=80 check_sampled_exact fault_sampled_1_2 1 2 --trace_only_CPL3_code_GMBE
 
 # ---- compact8: the same results from 8-byte records ----
-check_exact_counts compact8_exact_counts --trace_record_format compact8
+check_at compact8_exact_counts gmbeoo_exact_workload expected_exact 3601 \
+    --trace_record_format compact8
 check_kernel_accesses compact8_kernel_accesses --trace_record_format compact8
 check_sampling_3_4 compact8_sampling_rule_3_4 --trace_record_format compact8
 check_sampled_exact compact8_sampled_exact_0_1 0 1 --trace_record_format compact8
