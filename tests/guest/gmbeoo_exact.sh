@@ -23,6 +23,12 @@
 #                    8 consecutive elements 128 apart; and for several (B,R)
 #                    written == #{i < events : (i & mask) == 0}.  (The six
 #                    original cases are in original_suite.sh.)
+#  per_tb_*          sampling 1:256 or sparser, where a TB whose accesses
+#                    run in a row takes them off the countdown at its start
+#                    (patch 0019): B=3,R=8 keeps runs of exactly 8 stores
+#                    2048 apart; the fault workload (faults inside such
+#                    TBs) counts as many user events at B=0,R=8 as at full
+#                    rate; sampled_exact_3_8 below.
 #  sampled_exact_*   gmbeoo_exact_workload (many accesses per TB, atomics,
 #                    SSE, string ops) sampled with B=0,R=1 and B=2,R=3:
 #                    every TB straddles keep/skip transitions of the
@@ -222,6 +228,45 @@ if mt_ok "$name"; then
 fi
 }
 check_sampling_3_4 sampling_rule_3_4
+
+# ---- per_tb_*: sampling 1:256 and sparser counts a TB's accesses at its start ----
+# The stride loop with B=3,R=8 (period 2048): runs of exactly 8 consecutive
+# stores 2048 apart, whether the TB that holds the 8 is the counting
+# variant (CF_GMBEOO_REC) or not.
+run_count gmbeoo_stride_workload --trace_only_CPL3_code_GMBE \
+    --log_of_GMBE_block_len 3 --log_of_GMBE_tracing_ratio 8
+if mt_ok per_tb_rule_3_8; then
+    d=$(mt_value deltas) ir=$(mt_value in_range) e=$(events) w=$(written)
+    ones=$(sed -n 's/^1:\([0-9]*\) 2041:\([0-9]*\)$/\1/p' <<<"$d")
+    gaps=$(sed -n 's/^1:\([0-9]*\) 2041:\([0-9]*\)$/\2/p' <<<"$d")
+    # 100000 stores: 48..50 blocks, 384..392 kept, every block inside 8 long.
+    if [ -z "$ones" ]; then
+        fail per_tb_rule_3_8 "deltas '$d': want only 1 and 2041"
+    elif [ $((gaps + 1)) -lt 48 ] || [ $((gaps + 1)) -gt 50 ] ||
+         [ "$ir" -lt 384 ] || [ "$ir" -gt 392 ] || [ $((ones + gaps + 1)) != "$ir" ]; then
+        fail per_tb_rule_3_8 "$ir kept in $((gaps + 1)) blocks (deltas '$d')"
+    elif [ "$w" != "$(kept "$e" 3 8)" ] || [ "$(mt_value records)" != "$w" ]; then
+        fail per_tb_rule_3_8 "events $e: written $w, read $(mt_value records), rule says $(kept "$e" 3 8)"
+    else
+        pass per_tb_rule_3_8
+    fi
+fi
+# Faults inside TBs that took all their accesses off the countdown: the
+# user events of the fault workload are the same number sampled at 1:256
+# (B=0,R=8) as at full rate, where they are counted one by one.
+run_count gmbeoo_fault_workload --trace_only_CPL3_code_GMBE
+full_events=$(events)
+run_count gmbeoo_fault_workload --trace_only_CPL3_code_GMBE \
+    --log_of_GMBE_block_len 0 --log_of_GMBE_tracing_ratio 8
+if mt_ok per_tb_fault_events; then
+    e=$(events) w=$(written)
+    if [ "$e" = "$full_events" ] && [ "$e" -gt 80 ] && [ "$w" = "$(kept "$e" 0 8)" ] &&
+       [ "$(mt_value records)" = "$w" ]; then
+        pass per_tb_fault_events
+    else
+        fail per_tb_fault_events "events $e (full rate: $full_events), written $w, read $(mt_value records), rule says $(kept "$e" 0 8)"
+    fi
+fi
 for br in "4 3" "2 5" "0 1" "5 59" "1 63"; do
     set -- $br
     name=sampling_formula_$1_$2
@@ -254,6 +299,7 @@ check_sampled_exact() {
 }
 check_sampled_exact sampled_exact_0_1 0 1
 check_sampled_exact sampled_exact_2_3 2 3
+check_sampled_exact sampled_exact_3_8 3 8
 
 # ---- fault_reexecuted: a faulting access is recorded again when re-executed ----
 expected_fault() {
