@@ -26,7 +26,9 @@
 #                      other (records of other processes at the same
 #                      virtual addresses are told apart by their CR3)
 #  ext_sampled         B=0,R=1: written == the rule's count of events and
-#                      the reader gets exactly that many records
+#                      the reader gets exactly that many records;
+#                      ext_sampled_per_tb the same at B=2,R=8 (TBs count
+#                      their accesses at their start)
 #
 # group: guest.  Runtime: 10-20 s per run on the shared 2-core machine.
 set -uo pipefail
@@ -172,5 +174,22 @@ if mt_ok ext_sampled; then
         pass ext_sampled
     else
         fail ext_sampled "events $events, written $written, rows $rows"
+    fi
+fi
+
+# 1:256 (B=2,R=8): TBs count their accesses at their start (patch 0019);
+# kept events are i with (i & 0x3fc) == 0, i.e. i mod 1024 < 4.
+csv3=$MT_TEST_TMP/sampled_per_tb.csv
+run_ext "$csv3" --log_of_GMBE_block_len 2 --log_of_GMBE_tracing_ratio 8
+if mt_ok ext_sampled_per_tb; then
+    events=$(mt_value num_of_GMBE_events_since_enabling_GMBEOO)
+    written=$(mt_value num_of_events_written_to_trace_buf)
+    rows=$(($(wc -l < "$csv3") - 1))
+    rem=$((events % 1024))
+    want=$(((events / 1024) * 4 + (rem < 4 ? rem : 4)))
+    if [ "$written" = "$want" ] && [ "$rows" = "$written" ] && [ "$events" -gt 2000 ]; then
+        pass ext_sampled_per_tb
+    else
+        fail ext_sampled_per_tb "events $events, written $written (rule: $want), rows $rows"
     fi
 fi
