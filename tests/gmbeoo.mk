@@ -6,7 +6,8 @@
 GMBEOO_WORKLOADS := $(addprefix $(BUILD)/tests/workloads/,gmbeoo_exact_workload \
 	gmbeoo_kernel_workload gmbeoo_stride_workload gmbeoo_long_workload \
 	gmbeoo_medium_workload gmbeoo_threads_workload gmbeoo_ext_workload \
-	gmbeoo_fault_workload gmbeoo_vcpu_order_workload)
+	gmbeoo_fault_workload gmbeoo_vcpu_order_workload \
+	gmbeoo_fault_stride_workload)
 
 # The long workload with 500 passes (10 M accesses): more than a small ring.
 $(BUILD)/tests/workloads/gmbeoo_medium_workload: tests/workloads/gmbeoo_long_workload.c | deps

@@ -26,9 +26,13 @@
 #  per_tb_*          sampling 1:256 or sparser, where a TB whose accesses
 #                    run in a row takes them off the countdown at its start
 #                    (patch 0019): B=3,R=8 keeps runs of exactly 8 stores
-#                    2048 apart; the fault workload (faults inside such
-#                    TBs) counts as many user events at B=0,R=8 as at full
-#                    rate; sampled_exact_3_8 below.
+#                    2048 apart; sampled_exact_3_8 below.
+#  fault_stride_*    gmbeoo_fault_stride_workload: five stores per TB over
+#                    64 fresh pages, the first store to each page faults
+#                    and is made again: full rate gives one repeated
+#                    element per page; at B=0,R=8 (faults inside TBs that
+#                    counted their stores at their start) kept records are
+#                    exactly 256 events apart.
 #  sampled_exact_*   gmbeoo_exact_workload (many accesses per TB, atomics,
 #                    SSE, string ops) sampled with B=0,R=1 and B=2,R=3:
 #                    every TB straddles keep/skip transitions of the
@@ -251,20 +255,33 @@ if mt_ok per_tb_rule_3_8; then
         pass per_tb_rule_3_8
     fi
 fi
-# Faults inside TBs that took all their accesses off the countdown: the
-# user events of the fault workload are the same number sampled at 1:256
-# (B=0,R=8) as at full rate, where they are counted one by one.
-run_count gmbeoo_fault_workload --trace_only_CPL3_code_GMBE
-full_events=$(events)
-run_count gmbeoo_fault_workload --trace_only_CPL3_code_GMBE \
-    --log_of_GMBE_block_len 0 --log_of_GMBE_tracing_ratio 8
-if mt_ok per_tb_fault_events; then
-    e=$(events) w=$(written)
-    if [ "$e" = "$full_events" ] && [ "$e" -gt 80 ] && [ "$w" = "$(kept "$e" 0 8)" ] &&
-       [ "$(mt_value records)" = "$w" ]; then
-        pass per_tb_fault_events
+# Faults inside TBs that took their accesses off the countdown: the fault
+# stride workload's first store to each of 64 fresh pages faults and is
+# made again, at each of the 5 positions of its TB in turn.  At full rate
+# that is a 0 among the element differences per page; at 1:256 (B=0,R=8)
+# consecutive kept records are exactly 256 events apart: 256 elements, or
+# 255 across a page's first element (counted twice), nothing else.
+run_count gmbeoo_fault_stride_workload --trace_only_CPL3_code_GMBE
+if mt_ok fault_stride_all; then
+    d=$(mt_value deltas) ir=$(mt_value in_range)
+    if [ "$d" = "0:64 1:65534" ] && [ "$ir" = 65599 ]; then
+        pass fault_stride_all
     else
-        fail per_tb_fault_events "events $e (full rate: $full_events), written $w, read $(mt_value records), rule says $(kept "$e" 0 8)"
+        fail fault_stride_all "in_range $ir, deltas '$d' (want 65599, '0:64 1:65534')"
+    fi
+fi
+run_count gmbeoo_fault_stride_workload --trace_only_CPL3_code_GMBE \
+    --log_of_GMBE_block_len 0 --log_of_GMBE_tracing_ratio 8
+if mt_ok fault_stride_per_tb; then
+    d=$(mt_value deltas) ir=$(mt_value in_range)
+    n255=$(sed -n 's/^255:\([0-9]*\) 256:\([0-9]*\)$/\1/p' <<<"$d")
+    n256=$(sed -n 's/^255:\([0-9]*\) 256:\([0-9]*\)$/\2/p' <<<"$d")
+    # 65599 events: 256 or 257 kept, 62..64 of the gaps across a page start.
+    if [ -z "$n255" ] || [ $((n255 + n256 + 1)) != "$ir" ] ||
+       [ "$ir" -lt 256 ] || [ "$ir" -gt 257 ] || [ "$n255" -lt 62 ] || [ "$n255" -gt 64 ]; then
+        fail fault_stride_per_tb "in_range $ir, deltas '$d' (want only 255 and 256)"
+    else
+        pass fault_stride_per_tb
     fi
 fi
 for br in "4 3" "2 5" "0 1" "5 59" "1 63"; do
