@@ -330,7 +330,12 @@ if [ $have_cli = 1 ]; then
         for w in ${main_workloads[@]+"${main_workloads[@]}"}; do
             for c in "${main_configs[@]}"; do run_one "$w" "$c" "$rep"; done
         done
-        for c in ${dense_configs[@]+"${dense_configs[@]}"}; do run_one dense_rmw "$c" "$rep"; done
+        # Each rep starts the dense configurations one further along, so no
+        # configuration always runs right after the heaviest one.
+        nd=${#dense_configs[@]}
+        for ((i = 0; i < nd; i++)); do
+            run_one dense_rmw "${dense_configs[(i + rep - 1) % nd]}" "$rep"
+        done
         if [ "$rep" -le "$other_reps" ]; then
             for w in "${other_workloads[@]}"; do
                 for c in "${other_configs[@]}"; do run_one "$w" "$c" "$rep"; done
