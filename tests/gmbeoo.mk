@@ -20,6 +20,12 @@ $(BUILD)/tests/workloads/gmbeoo_vcpu_order_workload: tests/workloads/gmbeoo_thre
 	@mkdir -p $(@D)
 	$(MUSL_CC) $(GUEST_CFLAGS) $(TEST_WORKLOAD_BASE) -DORDER_PASSES=40 -o $@ $<
 
+# The fault workload with five stores per TB over 64 pages: faults inside
+# TBs that count their accesses at their start (gmbeoo_exact.sh fault_stride_*).
+$(BUILD)/tests/workloads/gmbeoo_fault_stride_workload: tests/workloads/gmbeoo_fault_workload.c | deps
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(GUEST_CFLAGS) $(TEST_WORKLOAD_BASE) -DFAULT_STRIDE -o $@ $<
+
 # Not a test itself: it lives outside the test group directories.
 $(BUILD)/tests/gmbeoo/gmbeoo_count: tests/guest/gmbeoo_count.c include/gmbeoo/record.h \
 		$(LIBMT) | deps

@@ -27,7 +27,8 @@
 #                    run in a row takes them off the countdown at its start
 #                    (patch 0019): B=3,R=8 keeps runs of exactly 8 stores
 #                    2048 apart; sampled_exact_3_8 below.
-#  fault_stride_*    gmbeoo_fault_stride_workload: five stores per TB over
+#  fault_stride_*    gmbeoo_fault_stride_workload (the fault workload built
+#                    with -DFAULT_STRIDE): five stores per TB over
 #                    64 fresh pages, the first store to each page faults
 #                    and is made again: full rate gives one repeated
 #                    element per page; at B=0,R=8 (faults inside TBs that
@@ -92,20 +93,6 @@ events() { mt_value num_of_GMBE_events_since_enabling_GMBEOO; }
 written() { mt_value num_of_events_written_to_trace_buf; }
 output() { mt_value num_of_events_written_to_trace_file; }
 attention() { grep -o 'ATTENTION.*' "$MT_OUT" | tr '\n' ' '; }
-
-# The number of i in [0, E) with (i & mask) == 0, mask = ((1<<R)-1) << B.
-kept() {
-    local e=$1 b=$2 r=$3
-    if [ "$r" -eq 0 ] || [ "$b" -ge 64 ]; then
-        echo "$e"
-    elif [ $((b + r)) -ge 63 ]; then   # only the first 2^B events
-        echo $((e < (1 << b) ? e : (1 << b)))
-    else
-        local p=$((1 << (b + r))) blk=$((1 << b)) rem
-        rem=$((e % p))
-        echo $(((e / p) * blk + (rem < blk ? rem : blk)))
-    fi
-}
 
 # ---- exact_counts ----
 expected_exact() {

@@ -90,6 +90,22 @@ mt_ok() {
     return 0
 }
 
+# kept E B R: how many of the events 0 .. E-1 the sampling rule keeps, the
+# i with (i & mask) == 0, mask = ((1<<R)-1) << B (the first 2^B of every
+# 2^(B+R)).
+kept() {
+    local e=$1 b=$2 r=$3
+    if [ "$r" -eq 0 ] || [ "$b" -ge 64 ]; then
+        echo "$e"
+    elif [ $((b + r)) -ge 63 ]; then   # only the first 2^B events
+        echo $((e < (1 << b) ? e : (1 << b)))
+    else
+        local p=$((1 << (b + r))) blk=$((1 << b)) rem
+        rem=$((e % p))
+        echo $(((e / p) * blk + (rem < blk ? rem : blk)))
+    fi
+}
+
 # The value after "LABEL:" (first match) in the last run's stdout.
 mt_value() {
     awk -v l="$1:" 'index($0, l) == 1 { sub(/^[^:]*:[ \t]*/, ""); print; exit }' "$MT_OUT"

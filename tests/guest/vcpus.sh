@@ -200,15 +200,6 @@ vcpu_lines() {
     sed -n 's/^vCPU \([0-9]*\): events \([0-9]*\), written_to_trace_buf \([0-9]*\), written_to_trace_file \([0-9]*\), dropped \([0-9]*\)$/\1 \2 \3 \4/p' "$1"
 }
 
-# kept E B R: how many of the events 0 .. E-1 the sampling rule keeps (the
-# first 2^B of every 2^(B+R)).
-kept() {
-    /usr/bin/python3 -c 'import sys
-e, b, r = map(int, sys.argv[1:])
-p, n = 1 << (b + r), 1 << b
-print(e // p * n + min(n, e % p) if r else e)' "$@"
-}
-
 csv=$MT_TEST_TMP/threads.csv
 if run_threads vcpus_2_full_exact "$csv" gmbeoo16; then
     check_threads vcpus_2_full_exact "$csv" "$MT_OUT" 1

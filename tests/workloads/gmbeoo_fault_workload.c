@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * GMBEOO page-fault workload (tests/guest/gmbeoo_fault.sh): an anonymous
+ * GMBEOO page-fault workload (tests/guest/gmbeoo_exact.sh): an anonymous
  * mapping of PAGES pages that nothing has touched before "Ready to trace"
  * (huge pages off, so each page faults on its own).  In the traced region,
  * for each page in turn:
@@ -10,12 +10,30 @@
  *   +16  load 4    no fault
  * GMBEOO records an access before it is made, so a faulting access is
  * recorded once per execution: 2, 2 and 1 records per page.
- * Workload info: "ADDR LEN" of the mapping.
+ *
+ * Built with -DFAULT_STRIDE it is gmbeoo_fault_stride_workload: 4-byte
+ * stores to consecutive elements of 64 untouched pages, five stores per
+ * loop iteration with nothing in between (one translation block), so that
+ * the first store to each page faults -- the page is made on that write
+ * fault -- and is made again, at every one of the five positions in turn
+ * (1024 elements per page, 1024 mod 5 = 4).  fault_stride_* checks the
+ * element index differences of the records: at full rate a 0 (the store
+ * made again) per page, and sampled at 1:256, where such a TB takes its
+ * five stores off the countdown at its start, exactly 256 events between
+ * kept records.
+ *
+ * Workload info: "ADDR LEN" of the mapping.  Prints its own markers: run
+ * it with --dont_add_communications_with_host_to_workload.
  */
 #include <stdio.h>
 #include <sys/mman.h>
 
+#ifdef FAULT_STRIDE
+#define PAGES 64
+#define ELEMENTS 65535      /* a multiple of 5 in 64 pages of ints */
+#else
 #define PAGES 16
+#endif
 #define PAGE 4096
 
 int main(void)
@@ -37,6 +55,20 @@ int main(void)
     fflush(stdout);
     getchar();
 
+#ifdef FAULT_STRIDE
+    __asm__ volatile("xor %%ecx, %%ecx\n"
+                     "1:\n\t"
+                     "movl %%ecx, (%%rdi,%%rcx,4)\n\t"
+                     "movl %%ecx, 4(%%rdi,%%rcx,4)\n\t"
+                     "movl %%ecx, 8(%%rdi,%%rcx,4)\n\t"
+                     "movl %%ecx, 12(%%rdi,%%rcx,4)\n\t"
+                     "movl %%ecx, 16(%%rdi,%%rcx,4)\n\t"
+                     "add $5, %%ecx\n\t"
+                     "cmp %[n], %%ecx\n\t"
+                     "jne 1b"
+                     : : "D"(p), [n] "i"(ELEMENTS)
+                     : "rcx", "memory", "cc");
+#else
     for (int i = 0; i < PAGES; i++) {
         unsigned char *q = p + i * PAGE;
 
@@ -45,6 +77,7 @@ int main(void)
                          "movl 16(%0), %%eax"
                          : : "r"(q) : "rax", "memory");
     }
+#endif
 
     printf("Stop tracing\n");
     fflush(stdout);
