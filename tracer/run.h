@@ -92,6 +92,7 @@ bool check_workload_status(Session *s, GError **err);
 /* run_trace.c */
 bool make_fifo(Session *s, GError **err);
 bool start_analysis_tool(Session *s, GError **err);
+bool arm_tracing(Session *s, GError **err);
 bool enable_tracing(Session *s, GError **err);
 bool close_trace_output(Session *s, GError **err);
 bool wait_reader_drained(Session *s, GError **err);

@@ -273,14 +273,10 @@ bool finish_trace_file(Session *s, GError **err)
     return ok;
 }
 
-bool enable_tracing(Session *s, GError **err)
+/* The settings gmbeoo-arm and gmbeoo-enable share. */
+static JsonObject *gmbeoo_settings(const Session *s)
 {
-    if (!s->tracing) {
-        return true;
-    }
-    debug_msg("enabling GMBEOO, output %s", s->fifo_path);
-    g_autoptr(JsonObject) args = json_object_new();
-    json_object_set_string_member(args, "path", s->fifo_path);
+    JsonObject *args = json_object_new();
     json_object_set_int_member(args, "log-of-block-len",
                                s->o->log_of_block_len);
     json_object_set_int_member(args, "log-of-tracing-ratio",
@@ -291,6 +287,39 @@ bool enable_tracing(Session *s, GError **err)
         json_object_set_string_member(args, "record-format",
             gmbeoo_format_name((GmbeooRecordFormat)s->o->record_format));
     }
+    return args;
+}
+
+/*
+ * Sampled tracing: arm GMBEOO as soon as QEMU answers, so that the code the
+ * guest translates from then on (the workload's start-up, the kernel's
+ * paths) is already the code the enable needs, and the traced region does
+ * not begin with a flush of the translated code and its retranslation.
+ * Armed sampled code costs a countdown check per TB before the region.
+ * Full rate is not armed: its armed code would write (and throw away) a
+ * record per access during the upload and the workload's start-up, for a
+ * gain that is small against a full-rate region's own time.
+ */
+bool arm_tracing(Session *s, GError **err)
+{
+    if (!s->tracing ||
+        !gmbeoo_sampling_mask((unsigned)s->o->log_of_block_len,
+                              (unsigned)s->o->log_of_tracing_ratio)) {
+        return true;
+    }
+    debug_msg("arming GMBEOO (sampled: no flush at the region's start)");
+    g_autoptr(JsonObject) args = gmbeoo_settings(s);
+    return qmp_do(s, "gmbeoo-arm", args, NULL, err);
+}
+
+bool enable_tracing(Session *s, GError **err)
+{
+    if (!s->tracing) {
+        return true;
+    }
+    debug_msg("enabling GMBEOO, output %s", s->fifo_path);
+    g_autoptr(JsonObject) args = gmbeoo_settings(s);
+    json_object_set_string_member(args, "path", s->fifo_path);
     if (!qmp_do(s, "gmbeoo-enable", args, NULL, err) ||
         !wait_output_state(s, "open", "QEMU to open the trace FIFO", err)) {
         return false;

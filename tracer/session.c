@@ -216,6 +216,7 @@ static bool run(Session *s, GError **err)
         && write_executable1(s, err)
         && start_qemu(s, err)
         && connect_qmp(s, err)
+        && arm_tracing(s, err)              /* sampled: no flush at enable */
         && upload_workload(s, err)
         && read_workload_info(s, err)
         && wait_ready_to_trace(s, err)      /* ... then QMP stop */

@@ -421,4 +421,25 @@ static inline bool gmbeoo_sampling_keeps(uint64_t i, uint64_t mask)
     return (i & mask) == 0;
 }
 
+/*
+ * How many of the events 0 .. n - 1 the rule keeps: in each whole period
+ * of 2^(B+R) events its first 2^B, and of the last, partial period at
+ * most that many.
+ */
+static inline uint64_t gmbeoo_sampling_kept(uint64_t n, unsigned b,
+                                            unsigned r)
+{
+    uint64_t blk, rem;
+
+    if (!gmbeoo_sampling_mask(b, r)) {
+        return n;
+    }
+    if (b + r >= 64) {      /* one period: only the first 2^B events */
+        return b < 64 && n > (UINT64_C(1) << b) ? UINT64_C(1) << b : n;
+    }
+    blk = UINT64_C(1) << b;
+    rem = n & ((UINT64_C(1) << (b + r)) - 1);
+    return (n >> (b + r)) * blk + (rem < blk ? rem : blk);
+}
+
 #endif /* GMBEOO_RECORD_H */

@@ -38,7 +38,12 @@
 #                    SSE, string ops) sampled with B=0,R=1 and B=2,R=3:
 #                    every TB straddles keep/skip transitions of the
 #                    countdown; written == the rule's count of events and
-#                    the tool reads exactly that many.
+#                    the tool reads exactly that many.  Sampled runs arm
+#                    GMBEOO before the region (patch 0021), so these go
+#                    through code translated armed.  kernel_sampled_4_8:
+#                    the kernel workload at B=4,R=8, where kernel TBs
+#                    count each access (patch 0022) and user TBs count
+#                    per TB, in runs of 16 kept events.
 #  fault_reexecuted  gmbeoo_fault_workload: 16 untouched pages, each loaded
 #                    (faults: the zero page is mapped), stored to (faults:
 #                    copy on write) and loaded again.  A record is made
@@ -304,6 +309,7 @@ check_sampled_exact() {
 check_sampled_exact sampled_exact_0_1 0 1
 check_sampled_exact sampled_exact_2_3 2 3
 check_sampled_exact sampled_exact_3_8 3 8
+SAMPLED_WORKLOAD=gmbeoo_kernel_workload SAMPLED_MIN=50000 check_sampled_exact kernel_sampled_4_8 4 8
 
 # ---- fault_reexecuted: a faulting access is recorded again when re-executed ----
 expected_fault() {

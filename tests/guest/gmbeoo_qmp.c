@@ -26,6 +26,15 @@
  *                        new FIFO while the vCPU runs the long workload:
  *                        both sessions are whole (read == output ==
  *                        written, written - markers + dropped == events).
+ *  armed_enable          gmbeoo-arm (R = 10): code translated while armed
+ *                        and disabled counts nothing; an enable with the
+ *                        same settings makes no TB flush ("info jit") and
+ *                        the records are exactly the rule's share of the
+ *                        events; a disable keeps the armed code (no flush,
+ *                        counters frozen over a whole run); armed at full
+ *                        rate likewise (no flush, written == events);
+ *                        armed sampled then enabled at full rate flushes
+ *                        once and is exact; gmbeoo-disarm flushes once.
  *  plugin_cross_check    QEMU's own tests/plugin/mem.c (libmem.so,
  *                        inline=on, track=rw) loaded in the same QEMU that
  *                        has GMBEOO enabled (B=R=0, all CPLs) for the whole
@@ -652,6 +661,193 @@ static void test_toggle_running(Vm *vm)
     }
 }
 
+/* ---- armed_enable ---- */
+
+/* The translation cache's flush count ("info jit"), or -1. */
+static gint64 tb_flushes(Vm *vm, GError **err)
+{
+    g_autofree char *out = NULL;
+    if (!qmp_hmp(vm->qmp, "info jit", g_get_monotonic_time() + 30 * SEC,
+                 &out, err)) {
+        return -1;
+    }
+    const char *l = strstr(out, "TB flush count");
+    if (!l) {
+        g_set_error(err, QMP_ERROR, QMP_ERROR_PROTOCOL,
+                    "no 'TB flush count' in info jit: %.200s", out);
+        return -1;
+    }
+    return g_ascii_strtoll(l + strlen("TB flush count"), NULL, 10);
+}
+
+/* gmbeoo-arm or gmbeoo-enable (@path) with R = @ratio_log. */
+static gboolean arm_or_enable(Vm *vm, const char *path, gint64 ratio_log,
+                              GError **err)
+{
+    JsonObject *a = json_object_new();
+    if (path) {
+        json_object_set_string_member(a, "path", path);
+    }
+    json_object_set_int_member(a, "log-of-tracing-ratio", ratio_log);
+    return qmp_ok(vm, path ? "gmbeoo-enable" : "gmbeoo-arm", a, err);
+}
+
+static gboolean armed(Vm *vm, GError **err)
+{
+    JsonNode *r = qmp(vm, "query-gmbeoo", NULL, err);
+    if (!r) {
+        return FALSE;
+    }
+    gboolean a = json_object_get_boolean_member(json_node_get_object(r),
+                                                "armed");
+    json_node_unref(r);
+    return a;
+}
+
+typedef struct AR {
+    Reader *r;
+    gint64 ratio_log;           /* of the enable */
+    gint64 flushes_by_enable;   /* TB flushes the enable made */
+    Info stop;
+} AR;
+
+static gboolean ar_enable(Vm *vm, gpointer data, GError **err)
+{
+    AR *t = data;
+    gint64 before = tb_flushes(vm, err);
+    if (before < 0 || !arm_or_enable(vm, t->r->path, t->ratio_log, err)) {
+        return FALSE;
+    }
+    gint64 after = tb_flushes(vm, err);
+    t->flushes_by_enable = after - before;
+    return after >= 0;
+}
+
+static gboolean ar_at_stop(Vm *vm, gpointer data, GError **err)
+{
+    AR *t = data;
+    return query(vm, &t->stop, err);
+}
+
+/*
+ * One traced run of @exe with GMBEOO armed for R = @arm_ratio (-1: not
+ * armed), enabled at R = @ratio: the enable flushes the translated code
+ * exactly @want_flushes times, the records are exactly what the sampling
+ * rule keeps of the events, and the reader gets them all.
+ */
+static gboolean armed_run(Vm *vm, const char *step, const char *exe,
+                          gint64 ratio, gint64 want_flushes, GString *why)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GString) info = g_string_new(NULL);
+    g_autofree char *fifo = g_strdup_printf("fifo_%s", step);
+    AR t = { .r = reader_start(vm->dir, fifo, FALSE), .ratio_log = ratio };
+    Info end;
+
+    if (!run_workload(vm, exe, ar_enable, ar_at_stop, &t, info, &err) ||
+        !close_output(vm, 20, &end, &err)) {
+        g_string_append_printf(why, "%s: %s", step, err->message);
+        return FALSE;
+    }
+    gboolean eof = reader_finish(t.r, 10);
+    gint64 got = reader_records(t.r);
+    /* The workload's exit is traced too, until the close disables. */
+    guint64 want = gmbeoo_sampling_kept((guint64)end.events, 0,
+                                        (unsigned)ratio);
+    g_autofree char *s = info_str(&end);
+    printf("# %s: the enable flushed %" G_GINT64_FORMAT " times; closed "
+           "%s\n", step, t.flushes_by_enable, s);
+    if (t.flushes_by_enable != want_flushes) {
+        g_string_append_printf(why, "%s: the enable flushed the translated "
+                               "code %" G_GINT64_FORMAT " times, want %"
+                               G_GINT64_FORMAT, step, t.flushes_by_enable,
+                               want_flushes);
+        return FALSE;
+    }
+    if (t.stop.events < 3601 || end.events < t.stop.events ||
+        (guint64)end.written != want || end.dropped || !eof ||
+        got != end.written || end.output != end.written || end.missing) {
+        g_string_append_printf(why, "%s: eof=%d read=%" G_GINT64_FORMAT
+                               ", rule keeps %" G_GUINT64_FORMAT ": %s",
+                               step, eof, got, want, s);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/*
+ * gmbeoo-arm: code translated while armed and not enabled records nothing
+ * and counts nothing; an enable with the armed settings starts recording
+ * with no TB flush and counts exactly from its first event; a disable
+ * leaves the armed code (no flush, counters frozen while the guest runs
+ * on); an enable with other settings flushes; gmbeoo-disarm flushes once.
+ */
+static void test_armed(Vm *vm)
+{
+    const char *name = "armed_enable";
+    g_autoptr(GError) err = NULL;
+    g_autofree char *exact = workload("gmbeoo_exact_workload");
+    g_autoptr(GString) why = g_string_new(NULL);
+    g_autoptr(GString) info = g_string_new(NULL);
+    Info off, later;
+
+    /* Armed sampled (R = 10, counted per TB), the guest runs a while. */
+    gint64 f0 = tb_flushes(vm, &err);
+    if (f0 < 0 || !arm_or_enable(vm, NULL, 10, &err) ||
+        !armed(vm, &err)) {
+        fail(name, "gmbeoo-arm: %s", err ? err->message : "not armed");
+        return;
+    }
+    gint64 f1 = tb_flushes(vm, &err);
+    if (f1 < 0) {
+        fail(name, "info jit: %s", err->message);
+        return;
+    }
+    if (f1 != f0 + 1) {
+        fail(name, "arming flushed %" G_GINT64_FORMAT " times, want 1",
+             f1 - f0);
+        return;
+    }
+    if (!armed_run(vm, "same_sampled", exact, 10, 0, why) ||
+        !query(vm, &off, &err)) {
+        fail(name, "%s%s", why->str, err ? err->message : "");
+        return;
+    }
+    /* Disabled (by the close) and still armed: nothing counts any more. */
+    gint64 f2 = tb_flushes(vm, &err);
+    if (!run_workload(vm, exact, NULL, NULL, NULL, info, &err) ||
+        !query(vm, &later, &err) || tb_flushes(vm, &err) != f2 ||
+        !armed(vm, &err)) {
+        fail(name, "armed and disabled: %s", err ? err->message
+             : "a flush, or not armed any more");
+        return;
+    }
+    if (off.enabled || later.events != off.events ||
+        later.written != off.written || later.dropped) {
+        g_autofree char *s1 = info_str(&off), *s2 = info_str(&later);
+        fail(name, "armed and disabled, yet counters moved: %s -> %s", s1,
+             s2);
+        return;
+    }
+    /* Armed at full rate: the idle code writes into the drop area. */
+    if (!arm_or_enable(vm, NULL, 0, &err) ||
+        !armed_run(vm, "same_full", exact, 0, 0, why) ||
+        /* Armed sampled, enabled at full rate: one flush. */
+        !arm_or_enable(vm, NULL, 10, &err) ||
+        !armed_run(vm, "other", exact, 0, 1, why)) {
+        fail(name, "%s%s", why->str, err ? err->message : "");
+        return;
+    }
+    gint64 f3 = tb_flushes(vm, &err);
+    if (!qmp_ok(vm, "gmbeoo-disarm", NULL, &err) || armed(vm, &err) ||
+        tb_flushes(vm, &err) != f3 + 1) {
+        fail(name, "gmbeoo-disarm: %s", err ? err->message
+             : "still armed, or not one flush");
+        return;
+    }
+    pass(name);
+}
+
 /* ---- stalled_reader_drops ---- */
 
 static gboolean sr_enable(Vm *vm, gpointer data, GError **err)
@@ -912,6 +1108,7 @@ int main(void)
     }
     test_stalled_reader(&vm);
     test_toggle_running(&vm);
+    test_armed(&vm);
     if (vcpus_bad || vcpus_checked == 0) {
         fail("vcpus_sum", "%d of %d answers: %s", vcpus_bad, vcpus_checked,
              vcpus_why ? vcpus_why : "no answer with counters");

@@ -112,6 +112,37 @@ static void test_sampling(void)
         }
     }
     CHECK("sampling: ratio is exactly 2^R for B,R in [0,8]", 1);
+    /* The closed form against counting, at and around period ends. */
+    {
+        static const unsigned br[][2] = {
+            { 0, 0 }, { 0, 1 }, { 0, 10 }, { 3, 4 }, { 3, 8 }, { 2, 3 },
+            { 16, 10 }, { 5, 0 }, { 64, 0 }, { 0, 64 }, { 3, 61 }, { 61, 3 },
+        };
+        int ok = 1;
+
+        for (size_t k = 0; k < sizeof(br) / sizeof(br[0]); k++) {
+            unsigned b = br[k][0], r = br[k][1];
+            uint64_t period = b + r < 14 ? UINT64_C(1) << (b + r) : 1000;
+
+            for (uint64_t n = 0; n <= 3 * period + 2; n += 1 + n / 97) {
+                if (gmbeoo_sampling_kept(n, b, r) != kept(b, r, n)) {
+                    snprintf(name, sizeof(name), "sampling: kept(%" PRIu64
+                             ", B=%u, R=%u) = %" PRIu64 ", counted %" PRIu64,
+                             n, b, r, gmbeoo_sampling_kept(n, b, r),
+                             kept(b, r, n));
+                    ok = 0;
+                    break;
+                }
+            }
+        }
+        CHECK(ok ? "sampling: gmbeoo_sampling_kept() counts as the rule does"
+                 : name, ok);
+    }
+    CHECK("sampling: gmbeoo_sampling_kept() past 2^32",
+          gmbeoo_sampling_kept(UINT64_C(5) << 32, 16, 10) ==
+          (UINT64_C(5) << 32 >> 26) * 65536 &&
+          gmbeoo_sampling_kept(UINT64_MAX, 3, 61) == 8 &&
+          gmbeoo_sampling_kept(UINT64_MAX, 0, 0) == UINT64_MAX);
 }
 
 static void test_formats(void)
