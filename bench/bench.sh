@@ -390,7 +390,7 @@ stats() {
 col() { case $1 in wall) echo 5 ;; traced) echo 6 ;; events) echo 7 ;; written) echo 8 ;;
         dropped) echo 9 ;; recs) echo 10 ;; rss_cli) echo 11 ;; rss_qemu) echo 12 ;; esac; }
 med() { local s; s=$(stats "$1" "$2" "$(col "$3")"); echo "${s%% *}"; }
-nruns() { local s; s=$(stats "$1" "$2" 6); echo "${s##* }"; }
+nruns() { local s; s=$(stats "$1" "$2" "$(col traced)"); echo "${s##* }"; }
 # Division that tolerates missing values.
 div() { awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0 || a == "") print "-"; else printf f "\n", a / b }'; }
 pipe_med() { awk -F'\t' -v m="$1" -v k="$2" '$1 == m { v[n++] = $k + 0 } END {

@@ -274,7 +274,7 @@ static gboolean qmp_ok(Vm *vm, const char *cmd, JsonObject *args,
 }
 
 typedef struct Info {
-    gboolean enabled;
+    gboolean enabled, armed;
     char state[16];
     gint64 events, written, output, waiting, dropped, missing, markers;
 } Info;
@@ -332,6 +332,7 @@ static gboolean query(Vm *vm, Info *in, GError **err)
     }
     JsonObject *o = json_node_get_object(r);
     in->enabled = json_object_get_boolean_member(o, "enabled");
+    in->armed = json_object_get_boolean_member(o, "armed");
     g_strlcpy(in->state, json_object_get_string_member(o, "output-state"),
               sizeof(in->state));
     in->events = json_object_get_int_member(o, "events");
@@ -692,18 +693,6 @@ static gboolean arm_or_enable(Vm *vm, const char *path, gint64 ratio_log,
     return qmp_ok(vm, path ? "gmbeoo-enable" : "gmbeoo-arm", a, err);
 }
 
-static gboolean armed(Vm *vm, GError **err)
-{
-    JsonNode *r = qmp(vm, "query-gmbeoo", NULL, err);
-    if (!r) {
-        return FALSE;
-    }
-    gboolean a = json_object_get_boolean_member(json_node_get_object(r),
-                                                "armed");
-    json_node_unref(r);
-    return a;
-}
-
 typedef struct AR {
     Reader *r;
     gint64 ratio_log;           /* of the enable */
@@ -789,12 +778,12 @@ static void test_armed(Vm *vm)
     g_autofree char *exact = workload("gmbeoo_exact_workload");
     g_autoptr(GString) why = g_string_new(NULL);
     g_autoptr(GString) info = g_string_new(NULL);
-    Info off, later;
+    Info off, later, in;
 
     /* Armed sampled (R = 10, counted per TB), the guest runs a while. */
     gint64 f0 = tb_flushes(vm, &err);
     if (f0 < 0 || !arm_or_enable(vm, NULL, 10, &err) ||
-        !armed(vm, &err)) {
+        !query(vm, &in, &err) || !in.armed) {
         fail(name, "gmbeoo-arm: %s", err ? err->message : "not armed");
         return;
     }
@@ -817,7 +806,7 @@ static void test_armed(Vm *vm)
     gint64 f2 = tb_flushes(vm, &err);
     if (!run_workload(vm, exact, NULL, NULL, NULL, info, &err) ||
         !query(vm, &later, &err) || tb_flushes(vm, &err) != f2 ||
-        !armed(vm, &err)) {
+        !later.armed) {
         fail(name, "armed and disabled: %s", err ? err->message
              : "a flush, or not armed any more");
         return;
@@ -839,8 +828,8 @@ static void test_armed(Vm *vm)
         return;
     }
     gint64 f3 = tb_flushes(vm, &err);
-    if (!qmp_ok(vm, "gmbeoo-disarm", NULL, &err) || armed(vm, &err) ||
-        tb_flushes(vm, &err) != f3 + 1) {
+    if (!qmp_ok(vm, "gmbeoo-disarm", NULL, &err) || !query(vm, &in, &err) ||
+        in.armed || tb_flushes(vm, &err) != f3 + 1) {
         fail(name, "gmbeoo-disarm: %s", err ? err->message
              : "still armed, or not one flush");
         return;
