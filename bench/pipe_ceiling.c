@@ -13,9 +13,12 @@
  *
  * fill=1 makes the writer rewrite each batch with fresh records before
  * sending it (a producer's store cost); fill=0 sends prepared buffers.
+ * touch=0 makes the reader a lean one, as bench/drain with DRAIN_TOUCH=0:
+ * it read()s and counts bytes only, so the read's own copy is all it does
+ * with the records (the ceiling of the bench's lean-reader rows).
  *
  * usage: pipe_ceiling [write|vmsplice] [MiB to move (4096)] [batch KiB (256)]
- *                     [fill=0|1]
+ *                     [fill=0|1] [touch=1|0]
  * Prints one line: key=value pairs, records_per_s and gib_per_s included.
  */
 #include <errno.h>
@@ -49,7 +52,7 @@ static void fill_batch(GmbeooRecord *r, size_t n, uint64_t base)
     }
 }
 
-static int reader(int fd, uint64_t *records_out)
+static int reader(int fd, int touch, uint64_t *records_out)
 {
     static uint64_t buf[READ_CHUNK / sizeof(uint64_t)];
     uint64_t total = 0, sum = 0;
@@ -66,7 +69,7 @@ static int reader(int fd, uint64_t *records_out)
         if (n == 0) {
             break;
         }
-        for (size_t i = 0; i < (size_t)n / sizeof(uint64_t); i++) {
+        for (size_t i = 0; touch && i < (size_t)n / sizeof(uint64_t); i++) {
             sum += buf[i];
         }
         total += (uint64_t)n;
@@ -124,6 +127,7 @@ int main(int argc, char **argv)
     uint64_t mib = argc > 2 ? strtoull(argv[2], NULL, 0) : 4096;
     size_t batch = (argc > 3 ? strtoul(argv[3], NULL, 0) : 256) * 1024;
     int fill = argc > 4 && strcmp(argv[4], "fill=1") == 0;
+    int touch = !(argc > 5 && strcmp(argv[5], "touch=0") == 0);
     long pipe_size = 1 << 20;
     FILE *f = fopen("/proc/sys/fs/pipe-max-size", "r");
     int fds[2], st;
@@ -132,7 +136,8 @@ int main(int argc, char **argv)
     double t0, t1;
 
     if (argc > 1 && !use_vmsplice && strcmp(argv[1], "write") != 0) {
-        fprintf(stderr, "usage: pipe_ceiling [write|vmsplice] [MiB] [batch KiB] [fill=0|1]\n");
+        fprintf(stderr, "usage: pipe_ceiling [write|vmsplice] [MiB] [batch KiB] "
+                "[fill=0|1] [touch=1|0]\n");
         return 2;
     }
     if (batch == 0 || batch % 4096 != 0) {
@@ -167,15 +172,15 @@ int main(int argc, char **argv)
         _exit(writer(fds[1], use_vmsplice, mib << 20, batch, nbuf, fill));
     }
     close(fds[1]);
-    int rc = reader(fds[0], &records);
+    int rc = reader(fds[0], touch, &records);
     waitpid(pid, &st, 0);
     t1 = now();
     if (rc != 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         return 1;
     }
-    printf("mode=%s pipe_bytes=%ld batch_bytes=%zu fill=%d records=%llu seconds=%.3f "
-           "records_per_s=%.0f gib_per_s=%.2f\n",
-           use_vmsplice ? "vmsplice" : "write", pipe_size, batch, fill,
+    printf("mode=%s pipe_bytes=%ld batch_bytes=%zu fill=%d touch=%d records=%llu "
+           "seconds=%.3f records_per_s=%.0f gib_per_s=%.2f\n",
+           use_vmsplice ? "vmsplice" : "write", pipe_size, batch, fill, touch,
            (unsigned long long)records, t1 - t0, (double)records / (t1 - t0),
            (double)records * GMBEOO_RECORD_SIZE / (t1 - t0) / (1u << 30));
     return 0;
