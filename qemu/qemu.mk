@@ -19,3 +19,9 @@ firmware: $(FIRMWARE_DIR)/.stamp
 $(FIRMWARE_DIR)/.stamp: qemu/firmware.sh | deps
 	@bash qemu/firmware.sh $(BUILD)
 	@touch $@
+
+# Apply the series patch by patch onto the pristine tree, checkpatch and
+# build each step (qemu/series-check.sh; not part of `make check`).
+.PHONY: qemu-series-check
+qemu-series-check: qemu-source
+	@QEMU_BUILD_NICE=$${QEMU_BUILD_NICE:-10} bash qemu/series-check.sh $(BUILD)
