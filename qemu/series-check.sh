@@ -37,6 +37,13 @@ cp -a "$pristine" "$src"
     mkdir -p "$src/$(dirname "$f")"
     cp "$top/$f" "$src/$f"
 done
+# The objects of an earlier run were built from patched files; the pristine
+# copies are older than those objects, so make ninja look at them again.
+for p in "${patches[@]}"; do
+    sed -n 's#^+++ b/\([^[:space:]]*\).*#\1#p' "$here/patches/$p"
+done | sort -u | while IFS= read -r f; do
+    [ ! -e "$src/$f" ] || touch "$src/$f"
+done
 
 failed=0
 n=0
