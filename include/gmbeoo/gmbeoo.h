@@ -27,11 +27,13 @@
  * Build with `cc tool.c $(pkg-config --cflags --libs gmbeoo)`.
  *
  * Stability: the library's soname is libgmbeoo.so.1; within it, every
- * function here keeps its signature and meaning, symbols are versioned
- * (GMBEOO_1.0, ...), structs the library hands out (GmbeooBatch,
- * GmbeooMeta, GmbeooStats) only grow at their end, and the library never
- * reads a caller-allocated struct beyond the fields of the version the
- * caller was built against.  The record layouts (record.h) are fixed: they
+ * function here keeps its signature and meaning, and symbols are versioned
+ * (GMBEOO_1.0, ...: lib/gmbeoo/libgmbeoo.map).  GmbeooMeta is the
+ * library's (you get a pointer) and only grows at its end.  GmbeooBatch and
+ * GmbeooStats are filled in your memory: their layout is fixed for
+ * GMBEOO_1.0, and a larger one would come with a new symbol version of
+ * gmbeoo_next()/gmbeoo_stats(), so a program built against 1.0 keeps
+ * getting the 1.0 layout.  The record layouts (record.h) are fixed: they
  * are the original tool's.  Nothing here needs GLib.
  *
  * Errors: a call that fails returns NULL or a negative value and leaves a
@@ -44,13 +46,16 @@
  * with read(): a FIFO, a pipe, a regular file.  A later transport (the
  * per-vCPU rings of a run, mapped and read in place, issue 20) goes behind
  * the same calls: gmbeoo_tool_start() will take it when memory_tracer hands
- * it over (through the environment it gives the tool) and the FIFO
- * otherwise, gmbeoo_open() will recognise its path, gmbeoo_next() returns
- * the same batches (GmbeooBatch.raw then points into the ring, valid until
- * the next call, as it points into the read buffer now), and
- * GmbeooStats/GmbeooMeta grow fields at their end.  A caller that uses
- * only these calls needs no change; gmbeoo_fd() is the one call tied to a
- * descriptor and returns -1 for a source that has none.
+ * it over (through the environment it gives the tool, as it gives the
+ * run's settings now) and the FIFO otherwise; gmbeoo_next() returns the
+ * same batches (GmbeooBatch.raw then points into the ring, valid until the
+ * next call, as it points into the read buffer now; a record that
+ * straddles the ring's wrap is copied out), and GmbeooSource stays opaque,
+ * so its insides can be a ring as well as a descriptor.  A new kind
+ * (GmbeooSourceKind) and a per-vCPU field in GmbeooMeta are additions.  A
+ * caller that uses only these calls needs no change; gmbeoo_fd() is the
+ * one call tied to a descriptor and will return -1 (or a descriptor to
+ * poll for "records ready") for a ring source.
  */
 #ifndef GMBEOO_GMBEOO_H
 #define GMBEOO_GMBEOO_H
