@@ -266,9 +266,12 @@ const GmbeooMeta *gmbeoo_meta(GmbeooSource *src);
  * without waiting for its writer.  @format: GMBEOO_FORMAT_AUTO (memory_tracer
  * says which in the environment) or the format to assume.  @flags: 0.
  *
- * On a usage error (no argv[1]) it prints a usage line; on a failure a
- * message: both on stderr, and it returns NULL (exit with status 2 or 1).
- * The info tokens are gmbeoo_meta()->info.
+ * On a usage error (no argv[1]) or an unknown format it prints why on
+ * stderr and returns NULL with errno EINVAL (exit with status 2); on
+ * another failure (the FIFO cannot be opened) likewise with that errno
+ * (exit 1).  The info tokens are gmbeoo_meta()->info; the run's settings
+ * gmbeoo_meta()'s other fields.  The source ends (gmbeoo_next()) as said
+ * there.
  */
 GmbeooSource *gmbeoo_tool_start(int argc, char **argv, int format,
                                 unsigned flags);
@@ -278,7 +281,8 @@ GmbeooSource *gmbeoo_tool_start(int argc, char **argv, int format,
  * come yet, print "-----begin analysis output-----", call @body(stdout,
  * @arg), print "-----end analysis output-----", flush.  Returns 0 when the
  * block was printed, 1 when SIGTERM or SIGINT came first (nothing is
- * printed), -1 if stdout failed.  Then close the source and exit.
+ * printed), -1 if stdout failed.  Then close the source and exit.  On a
+ * source not from gmbeoo_tool_start() it prints at once.
  */
 int gmbeoo_tool_report(GmbeooSource *src,
                        void (*body)(FILE *out, void *arg), void *arg);
