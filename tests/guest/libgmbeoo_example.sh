@@ -60,8 +60,8 @@ if cc example.c $(pkg-config --cflags --libs gmbeoo) -o example 2> build.err &&
    cc example.c $(pkg-config --cflags gmbeoo) "$prefix/lib/libgmbeoo.a" \
        $(pkg-config --libs --static gmbeoo | sed 's/ -lgmbeoo / /') \
        -o example_static 2>> build.err &&
-   LD_LIBRARY_PATH=$prefix/lib ldd ./example | grep -q "libgmbeoo.so.1 => $prefix/lib/" &&
-   ! ldd ./example_static | grep -q libgmbeoo; then
+   [[ $(LD_LIBRARY_PATH=$prefix/lib ldd ./example) == *"libgmbeoo.so.1 => $prefix/lib/"* ]] &&
+   [[ $(ldd ./example_static) != *libgmbeoo* ]]; then
     pass libgmbeoo_example_builds
 else
     fail libgmbeoo_example_builds "$(head -c 600 build.err)"
