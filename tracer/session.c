@@ -17,6 +17,8 @@
 
 #include <gio/gio.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "monitor.h"
@@ -30,9 +32,85 @@ gint64 deadline_in(gint64 us)
     return g_get_monotonic_time() + us;
 }
 
+/* The last line of the guest console holding @needle, or NULL. */
+static char *console_line(Session *s, const char *needle)
+{
+    g_autofree char *text = NULL;
+    if (!s->vm.console_log ||
+        !g_file_get_contents(s->vm.console_log, &text, NULL, NULL)) {
+        return NULL;
+    }
+    char *hit = g_strrstr(text, needle);
+    if (!hit) {
+        return NULL;
+    }
+    char *end = strchr(hit, '\n');
+    return g_strstrip(g_strndup(hit, end ? (gsize)(end - hit)
+                                         : strlen(hit)));
+}
+
+/* --verbose: the guest console's last lines, for a guest that died. */
+static void show_console_tail(Session *s)
+{
+    g_autofree char *text = NULL;
+    if (!msg_debug() || !s->vm.console_log ||
+        !g_file_get_contents(s->vm.console_log, &text, NULL, NULL)) {
+        return;
+    }
+    g_strchomp(text);
+    const char *from = text + strlen(text);
+    for (int n = 0; from > text && n < 20; n++) {
+        from--;
+        while (from > text && from[-1] != '\n') {
+            from--;
+        }
+    }
+    debug_msg("the guest console's last lines (%s):", s->vm.console_log);
+    fprintf(stderr, "%s\n", from);
+}
+
+/*
+ * The guest reset itself (a reboot, a kernel panic: the helper makes the
+ * kernel reboot at once on one, a triple fault), powered off or reported
+ * a panic: QEMU paused it (set-action in connect_qmp()), and its event is
+ * all that is left of the workload.
+ */
+static bool guest_alive(Session *s, const char *what, GError **err)
+{
+    g_autoptr(JsonObject) d = NULL;
+    const char *how = NULL;
+    if (!s->vm.qmp) {
+        return true;
+    }
+    if (qmp_poll_event(s->vm.qmp, "GUEST_PANICKED", &d)) {
+        how = "the guest kernel panicked";
+    } else if (qmp_poll_event(s->vm.qmp, "SHUTDOWN", &d) && d &&
+               json_object_get_boolean_member_with_default(d, "guest",
+                                                           FALSE)) {
+        const char *reason = json_object_get_string_member_with_default(
+            d, "reason", "");
+        how = strcmp(reason, "guest-shutdown") == 0
+              ? "the guest powered itself off"
+              : strcmp(reason, "guest-panic") == 0
+              ? "the guest kernel panicked"
+              : "the guest reset itself (a reboot, a kernel panic or a "
+                "triple fault)";
+    }
+    if (!how) {
+        return true;
+    }
+    g_autofree char *panic = console_line(s, "Kernel panic");
+    show_console_tail(s);
+    g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+                "%s while waiting for %s%s%s", how, what,
+                panic ? "; its console says: " : "", panic ? panic : "");
+    return false;
+}
+
 /*
  * The watch of every wait: fails when a stop signal arrived, QEMU died,
- * (once started) the analysis tool died or the trace file writer failed.
+ * the guest died, (once started) the analysis tool died or the trace file
+ * writer failed.
  */
 bool session_watch(void *ctx, const char *what, GError **err)
 {
@@ -51,6 +129,9 @@ bool session_watch(void *ctx, const char *what, GError **err)
         g_autofree char *last = vm_qemu_last_words(&s->vm);
         g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
                     "QEMU %s while waiting for %s%s", how, what, last);
+        return false;
+    }
+    if (!guest_alive(s, what, err)) {
         return false;
     }
     if (s->tool_started && !child_alive(&s->tool.child)) {
@@ -204,6 +285,7 @@ static void session_free(Session *s)
     g_free(s->fifo_path);
     g_free(s->executable1);
     g_free(s->kept_console_log);
+    g_free(s->output_tail);
     run_result_clear(&s->result);
 }
 
@@ -212,6 +294,7 @@ static void session_free(Session *s)
 static bool run(Session *s, GError **err)
 {
     return make_runtime_dir(s, err)
+        && open_workload_output(s, err)
         && make_fifo(s, err)
         && write_executable1(s, err)
         && start_qemu(s, err)
@@ -248,6 +331,7 @@ int session_run(Options *o)
                                            86400),
         .fifo_probe = -1,
         .tool = { .out = { .fd = -1 } },
+        .output = { .fd = -1 },
     };
     debug_msg("start memory_tracer");
     g_autoptr(GError) err = NULL;
@@ -269,6 +353,16 @@ int session_run(Options *o)
     if (!ok && !not_run && !runtime_interrupted()) {
         keep_console_log(&s);
     }
+    /* A workload that failed before its markers: its last words, read
+     * before the runtime directory goes. */
+    if (!ok && g_error_matches(err, SERIAL_ERROR, SERIAL_ERROR_EXITED) &&
+        s.vm.serial && serial_exit_status(s.vm.serial, &ex) &&
+        (ex.signaled || ex.code != 0) && !not_run) {
+        save_rest_of_output(&s);
+        s.output_tail = workload_output_tail(&s.output,
+                                             WORKLOAD_OUTPUT_TAIL_LINES);
+    }
+    workload_output_close(&s.output);
     clean_up(&s);
     int status = run_result_exit_status(&s.result);
     if (not_run) {
@@ -280,6 +374,9 @@ int session_run(Options *o)
                       s.kept_console_log);
         } else {
             error_msg("%s", err->message);
+        }
+        if (s.output_tail) {
+            fprintf(stderr, "%s\n", s.output_tail);
         }
         status = sig ? 128 + sig : 1;
     }
