@@ -557,12 +557,35 @@ static bool make_work_dir(uint64_t *free_bytes)
     return true;
 }
 
-/* Send what the workload wrote to its spool, in DATA frames. */
+/* The host's answer to a DATA piece: true for ok, false for bad; *@lost
+ * when the channel broke or the host sent something else than MTDACK
+ * lines for too long. */
+static bool data_acked(bool *lost)
+{
+    char line[MT_LINE_MAX];
+    for (int i = 0; i < 64; i++) {
+        if (!read_line(line, sizeof(line))) {
+            continue;           /* noise longer than a line */
+        }
+        if (strcmp(line, "MTDACK ok") == 0) {
+            return true;
+        }
+        if (strcmp(line, "MTDACK bad") == 0) {
+            return false;
+        }
+    }
+    *lost = true;
+    return false;
+}
+
+/* Send what the workload wrote to its spool, in DATA frames, one piece in
+ * flight at a time. */
 static void send_spool(int spool, const char *nonce)
 {
     static unsigned char buf[MT_DATA_CHUNK];
     char frame[MT_LINE_MAX];
     uint64_t total = 0;
+    unsigned resent = 0;
     if (spool < 0 || lseek(spool, 0, SEEK_SET) < 0) {
         return;
     }
@@ -582,17 +605,29 @@ static void send_spool(int spool, const char *nonce)
             break;
         }
         uint32_t crc = mt_crc32_update(&crc_table, 0, buf, got);
-        int len = mt_format_data(frame, sizeof(frame), nonce, got, crc);
-        if (len < 0 || !write_all(tty, frame, (size_t)len) ||
-            !write_all(tty, buf, got)) {
-            status("failed to send the workload's output: %s",
-                   strerror(errno));
+        bool lost = false;
+        for (int attempt = 0; attempt < 5 && !lost; attempt++) {
+            int len = mt_format_data(frame, sizeof(frame), nonce, got, crc);
+            if (len < 0 || !write_all(tty, frame, (size_t)len) ||
+                !write_all(tty, buf, got)) {
+                status("failed to send the workload's output: %s",
+                       strerror(errno));
+                return;
+            }
+            if (data_acked(&lost)) {
+                break;
+            }
+            resent++;
+        }
+        if (lost) {
+            status("no acknowledgement of the workload's output from the "
+                   "host; stopped sending it");
             return;
         }
         total += got;
     }
-    tcdrain(tty);
-    status("Sent %llu bytes of workload output.", (unsigned long long)total);
+    status("Sent %llu bytes of workload output (%u pieces sent again).",
+           (unsigned long long)total, resent);
 }
 
 static void run_executable1(const char *nonce)

@@ -43,7 +43,10 @@ struct SerialChannel {
     gboolean corrupt_next_crc;   /* test hook */
     guint64 free_bytes;          /* from the guest's HELLO */
 
-    /* A DATA frame's payload being received: it goes to data_fd. */
+    /* A DATA frame's payload being received: kept until its CRC is
+     * checked, then written to data_fd and acknowledged. */
+    GByteArray *data_piece;
+    GString *to_send;            /* acknowledgements not yet sent */
     guint64 data_left;
     guint32 data_crc, data_want_crc;
     int data_fd;                 /* -1: dropped */
@@ -75,6 +78,8 @@ SerialChannel *serial_channel_new(int fd, const char *log_path)
     mt_crc32_table_init(&ch->crc);
     ch->transcript = g_string_new(NULL);
     ch->pending = g_string_new(NULL);
+    ch->data_piece = g_byte_array_new();
+    ch->to_send = g_string_new(NULL);
     g_queue_init(&ch->frames);
     return ch;
 }
@@ -92,6 +97,8 @@ void serial_channel_free(SerialChannel *ch)
     }
     g_string_free(ch->transcript, TRUE);
     g_string_free(ch->pending, TRUE);
+    g_byte_array_unref(ch->data_piece);
+    g_string_free(ch->to_send, TRUE);
     g_queue_clear_full(&ch->frames, g_free);
     g_free(ch);
 }
@@ -181,20 +188,49 @@ static void write_fd_all(int fd, const char *p, gsize len)
     }
 }
 
-/* Bytes of a DATA payload: to the sink, checked at its end. */
+/* Bytes of a DATA payload: kept until the piece is whole; a good piece
+ * goes to the sink, a bad one is asked for again. */
 static gsize take_data(SerialChannel *ch, const char *p, gsize len)
 {
     gsize n = (gsize)MIN((guint64)len, ch->data_left);
     ch->data_crc = mt_crc32_update(&ch->crc, ch->data_crc, p, n);
-    if (ch->data_fd >= 0) {
-        write_fd_all(ch->data_fd, p, n);
-    }
+    g_byte_array_append(ch->data_piece, (const guint8 *)p, (guint)n);
     ch->data_left -= n;
-    ch->data_bytes += n;
-    if (ch->data_left == 0 && ch->data_crc != ch->data_want_crc) {
-        ch->data_bad++;
+    if (ch->data_left == 0) {
+        if (ch->data_crc == ch->data_want_crc) {
+            if (ch->data_fd >= 0) {
+                write_fd_all(ch->data_fd, (const char *)ch->data_piece->data,
+                             ch->data_piece->len);
+            }
+            ch->data_bytes += ch->data_piece->len;
+            g_string_append(ch->to_send, MT_DATA_ACK_OK);
+        } else {
+            ch->data_bad++;
+            g_string_append(ch->to_send, MT_DATA_ACK_BAD);
+        }
+        g_byte_array_set_size(ch->data_piece, 0);
     }
     return n;
+}
+
+/* Acknowledgements go out as soon as the piece is in (a few bytes: the
+ * socket takes them without blocking). */
+static void flush_acks(SerialChannel *ch)
+{
+    while (ch->to_send->len > 0 && ch->fd >= 0) {
+        ssize_t w = send(ch->fd, ch->to_send->str, ch->to_send->len,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno == ENOTSOCK) {
+            w = write(ch->fd, ch->to_send->str, ch->to_send->len);
+        }
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return;     /* tried again after the next read */
+        }
+        g_string_erase(ch->to_send, 0, w);
+    }
 }
 
 void serial_channel_feed(SerialChannel *ch, const void *data, gsize len)
@@ -274,6 +310,7 @@ gboolean serial_pump(SerialChannel *ch, GError **err)
         ssize_t r = read(ch->fd, buf, sizeof(buf));
         if (r > 0) {
             serial_channel_feed(ch, buf, (gsize)r);
+            flush_acks(ch);
             if ((size_t)r < sizeof(buf)) {
                 return TRUE;
             }

@@ -91,8 +91,8 @@ gboolean serial_exit_status(SerialChannel *ch, SerialExit *exit);
  * owned) as it arrives; -1 (the default): dropped. */
 void serial_set_data_fd(SerialChannel *ch, int fd);
 
-/* DATA payload bytes received so far; *@bad (may be NULL): how many
- * payloads failed their CRC. */
+/* DATA payload bytes received whole so far; *@bad (may be NULL): how many
+ * pieces failed their CRC (each is acknowledged "bad" and sent again). */
 guint64 serial_data_bytes(SerialChannel *ch, guint *bad);
 
 /* Every byte read from the guest so far (for progress-based deadlines). */

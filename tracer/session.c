@@ -100,6 +100,9 @@ static bool guest_alive(Session *s, const char *what, GError **err)
         return true;
     }
     g_autofree char *panic = console_line(s, "Kernel panic");
+    if (panic && strcmp(how, "the guest powered itself off") != 0) {
+        how = "the guest kernel panicked";
+    }
     show_console_tail(s);
     g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
                 "%s while waiting for %s%s%s", how, what,

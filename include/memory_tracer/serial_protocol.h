@@ -52,6 +52,13 @@
  *   guest -> host   after executable1 has exited, the spool's contents, in
  *                   pieces of at most MT_DATA_CHUNK bytes:
  *                   "\x1eMT DATA <nonce> <size> <crc32>\n" + <size> bytes
+ *   host -> guest   "MTDACK ok\n" (piece taken) or "MTDACK bad\n" (CRC
+ *                   mismatch: the helper sends the same piece again, a few
+ *                   times at most).  The helper sends a piece only once the
+ *                   previous one is acknowledged: QEMU's virtio console
+ *                   drops what the host does not read in time, so no more
+ *                   than one piece may be in flight.  Lines other than
+ *                   MTDACK (an Enter the workload left unread) are skipped.
  *   guest -> host   "\x1eMT EXIT <nonce> exit <status>\n" or
  *                   "\x1eMT EXIT <nonce> signal <signo>\n"
  *                   DATA and EXIT may follow workload output that does not
@@ -104,8 +111,11 @@
 /* Largest argument payload (Linux's ARG_MAX is 2 MiB with the
  * environment). */
 #define MT_MAX_ARGS_SIZE (1024u * 1024)
-/* Largest DATA frame payload. */
-#define MT_DATA_CHUNK (1024u * 1024)
+/* Largest DATA frame payload: well below a unix socket's buffer, which
+ * is all QEMU can hold for a host that is slow to read. */
+#define MT_DATA_CHUNK (64u * 1024)
+#define MT_DATA_ACK_OK "MTDACK ok\n"
+#define MT_DATA_ACK_BAD "MTDACK bad\n"
 /* Payload indexes of MTFILE. */
 #define MT_INDEX_EXECUTABLE1 1
 #define MT_INDEX_EXECUTABLE2 2

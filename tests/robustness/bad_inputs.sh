@@ -235,13 +235,13 @@ rm -f "$big_dir/sparse"
 
 # ---- a guest that dies under the workload: ends the run at once ----
 GC=(--workload_path_on_host "$WL/guest_crash_workload")
-check guest_kernel_panic      1 30 "the guest reset itself .* while waiting for \"Stop tracing\" from the workload; its console says: Kernel panic - not syncing: sysrq triggered crash" "${GC[@]}" $NT -- panic
+check guest_kernel_panic      1 30 "the guest kernel panicked while waiting for \"Stop tracing\" from the workload; its console says: Kernel panic - not syncing: sysrq triggered crash" "${GC[@]}" $NT -- panic
 check guest_reset             1 30 "the guest reset itself \(a reboot, a kernel panic or a triple fault\) while waiting for" "${GC[@]}" $NT -- reset
 check guest_triple_fault      1 30 "the guest reset itself" "${GC[@]}" $NT -- triple
 check guest_power_off         1 30 "the guest powered itself off while waiting for" "${GC[@]}" $NT -- poweroff
 if [ -x "$BIN/simple_analysis" ] && grep -q gmbeoo-enable "$BIN/qemu-system-x86_64" 2>/dev/null; then
-    check guest_panic_traced  1 30 "the guest reset itself .*Kernel panic" "${GC[@]}" --analysis_tool_path "$BIN/simple_analysis" -- panic
-    check guest_panic_own_markers 1 30 "the guest reset itself" "${GC[@]}" --dont_add_communications_with_host_to_workload $NT -- panic
+    check guest_panic_traced  1 30 "the guest kernel panicked while waiting for .*Kernel panic" "${GC[@]}" --analysis_tool_path "$BIN/simple_analysis" -- panic
+    check guest_panic_own_markers 1 30 "the guest kernel panicked" "${GC[@]}" --dont_add_communications_with_host_to_workload $NT -- panic
 fi
 # --verbose keeps the console's last lines.
 n=$((n + 1)); vdir=$tmp/c$n; mkdir -p "$vdir/tmp"
@@ -249,7 +249,7 @@ TMPDIR=$vdir/tmp setsid "$MT" "${GC[@]}" $NT --verbose -- panic >"$vdir/out" 2>"
 vrc=$?
 if [ "$vrc" = 1 ] && grep -q "the guest console's last lines" "$vdir/err" &&
    grep -q 'Kernel panic - not syncing' "$vdir/err" &&
-   tail -1 "$vdir/err" | grep -q '^memory_tracer: the guest reset itself'; then
+   tail -1 "$vdir/err" | grep -q '^memory_tracer: the guest kernel panicked'; then
     echo "PASS: guest_panic_verbose_console"
 else
     echo "FAIL: guest_panic_verbose_console: rc=$vrc $(tail -c 400 "$vdir/err" | tr '\n' '|')"
