@@ -249,7 +249,7 @@ TMPDIR=$vdir/tmp setsid "$MT" "${GC[@]}" $NT --verbose -- panic >"$vdir/out" 2>"
 vrc=$?
 if [ "$vrc" = 1 ] && grep -q "the guest console's last lines" "$vdir/err" &&
    grep -q 'Kernel panic - not syncing' "$vdir/err" &&
-   tail -1 "$vdir/err" | grep -q '^memory_tracer: the guest kernel panicked'; then
+   grep -q '^memory_tracer: the guest kernel panicked' "$vdir/err"; then
     echo "PASS: guest_panic_verbose_console"
 else
     echo "FAIL: guest_panic_verbose_console: rc=$vrc $(tail -c 400 "$vdir/err" | tr '\n' '|')"
