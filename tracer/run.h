@@ -4,6 +4,9 @@
  * session.c's run() calls in order, and the wait and QMP helpers they
  * share.  The steps live by the side of the run they drive:
  *
+ *   step.c        what every step shares: the run's watch, waits with a
+ *                 deadline, QMP calls (below the steps and session.c:
+ *                 it calls neither)
  *   run_guest.c   QEMU and the guest: start, QMP, upload, the workload's
  *                 markers, its exit status
  *   run_trace.c   the trace: the FIFO, GMBEOO on and off, the analysis
@@ -59,6 +62,7 @@ typedef struct Session {
     RunResult result;
 } Session;
 
+/* step.c */
 gint64 deadline_in(gint64 us);
 
 /* The watch of every wait (a Wait's watch, @ctx the Session). */
