@@ -419,6 +419,41 @@ gboolean qmp_wait_event(QmpClient *c, const char *name, gint64 deadline,
     }
 }
 
+gboolean qmp_poll_event(QmpClient *c, const char *name, JsonObject **data)
+{
+    if (data) {
+        *data = NULL;
+    }
+    /* Take in what has arrived, without waiting. */
+    for (;;) {
+        char buf[65536];
+        ssize_t r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (r > 0 && c->in->len < QMP_MAX_LINE) {
+            g_string_append_len(c->in, buf, r);
+            continue;
+        }
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        break;
+    }
+    char *nl;
+    while ((nl = memchr(c->in->str, '\n', c->in->len))) {
+        gsize n = (gsize)(nl - c->in->str);
+        g_autofree char *line = g_strndup(c->in->str, n);
+        g_string_erase(c->in, 0, (gssize)n + 1);
+        QmpMessage *m = g_new0(QmpMessage, 1);
+        if (g_strstrip(line)[0] == '\0' ||
+            !qmp_message_parse(line, -1, m, NULL) ||
+            m->kind != QMP_MSG_EVENT) {
+            message_free(m);    /* a stray late reply */
+            continue;
+        }
+        g_queue_push_tail(&c->events, m);
+    }
+    return take_event(c, name, data);
+}
+
 gboolean qmp_hmp(QmpClient *c, const char *command_line, gint64 deadline,
                  char **output, GError **err)
 {

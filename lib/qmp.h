@@ -54,6 +54,13 @@ gboolean qmp_wait_event(QmpClient *c, const char *name, gint64 deadline,
                         JsonObject **data, GError **err);
 
 /*
+ * Without waiting: read what QEMU has sent (between commands, when no
+ * reply is outstanding) and take a queued event named @name, as
+ * qmp_wait_event() does; FALSE if there is none.
+ */
+gboolean qmp_poll_event(QmpClient *c, const char *name, JsonObject **data);
+
+/*
  * Run a human monitor (HMP) command line through human-monitor-command.
  * On success stores HMP's text output in *@output (caller g_free()s) if
  * @output is not NULL.  Note that HMP reports many failures only in that

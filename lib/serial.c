@@ -41,6 +41,18 @@ struct SerialChannel {
     gboolean exited;
     SerialExit exit;
     gboolean corrupt_next_crc;   /* test hook */
+    guint64 free_bytes;          /* from the guest's HELLO */
+
+    /* A DATA frame's payload being received: kept until its CRC is
+     * checked, then written to data_fd and acknowledged. */
+    GByteArray *data_piece;
+    GString *to_send;            /* acknowledgements not yet sent */
+    guint64 data_left;
+    guint32 data_crc, data_want_crc;
+    int data_fd;                 /* -1: dropped */
+    guint64 data_bytes;          /* all DATA payload bytes so far */
+    guint data_bad;              /* payloads whose CRC did not match */
+    guint64 received;            /* every byte read */
 };
 
 SerialChannel *serial_channel_new(int fd, const char *log_path)
@@ -48,6 +60,7 @@ SerialChannel *serial_channel_new(int fd, const char *log_path)
     SerialChannel *ch = g_new0(SerialChannel, 1);
     ch->fd = fd;
     ch->log_fd = -1;
+    ch->data_fd = -1;
     if (log_path) {
         ch->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
                           0600);
@@ -65,6 +78,8 @@ SerialChannel *serial_channel_new(int fd, const char *log_path)
     mt_crc32_table_init(&ch->crc);
     ch->transcript = g_string_new(NULL);
     ch->pending = g_string_new(NULL);
+    ch->data_piece = g_byte_array_new();
+    ch->to_send = g_string_new(NULL);
     g_queue_init(&ch->frames);
     return ch;
 }
@@ -82,6 +97,8 @@ void serial_channel_free(SerialChannel *ch)
     }
     g_string_free(ch->transcript, TRUE);
     g_string_free(ch->pending, TRUE);
+    g_byte_array_unref(ch->data_piece);
+    g_string_free(ch->to_send, TRUE);
     g_queue_clear_full(&ch->frames, g_free);
     g_free(ch);
 }
@@ -141,6 +158,14 @@ static gboolean take_frame(SerialChannel *ch)
         ch->exited = TRUE;
         ch->exit.signaled = f.signaled;
         ch->exit.code = f.status;
+    } else if (f.kind == MT_FRAME_DATA) {
+        if (ch->nonce[0] == '\0' || strcmp(f.nonce, ch->nonce) != 0 ||
+            ch->exited) {
+            return FALSE;
+        }
+        ch->data_left = f.size;
+        ch->data_crc = 0;
+        ch->data_want_crc = f.crc;
     } else {
         g_queue_push_tail(&ch->frames, g_memdup2(&f, sizeof(f)));
     }
@@ -148,10 +173,72 @@ static gboolean take_frame(SerialChannel *ch)
     return TRUE;
 }
 
+static void write_fd_all(int fd, const char *p, gsize len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return;
+        }
+        p += w;
+        len -= (gsize)w;
+    }
+}
+
+/* Bytes of a DATA payload: kept until the piece is whole; a good piece
+ * goes to the sink, a bad one is asked for again. */
+static gsize take_data(SerialChannel *ch, const char *p, gsize len)
+{
+    gsize n = (gsize)MIN((guint64)len, ch->data_left);
+    ch->data_crc = mt_crc32_update(&ch->crc, ch->data_crc, p, n);
+    g_byte_array_append(ch->data_piece, (const guint8 *)p, (guint)n);
+    ch->data_left -= n;
+    if (ch->data_left == 0) {
+        if (ch->data_crc == ch->data_want_crc) {
+            if (ch->data_fd >= 0) {
+                write_fd_all(ch->data_fd, (const char *)ch->data_piece->data,
+                             ch->data_piece->len);
+            }
+            ch->data_bytes += ch->data_piece->len;
+            g_string_append(ch->to_send, MT_DATA_ACK_OK);
+        } else {
+            ch->data_bad++;
+            g_string_append(ch->to_send, MT_DATA_ACK_BAD);
+        }
+        g_byte_array_set_size(ch->data_piece, 0);
+    }
+    return n;
+}
+
+/* Acknowledgements go out as soon as the piece is in (a few bytes: the
+ * socket takes them without blocking). */
+static void flush_acks(SerialChannel *ch)
+{
+    while (ch->to_send->len > 0 && ch->fd >= 0) {
+        ssize_t w = send(ch->fd, ch->to_send->str, ch->to_send->len,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno == ENOTSOCK) {
+            w = write(ch->fd, ch->to_send->str, ch->to_send->len);
+        }
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return;     /* tried again after the next read */
+        }
+        g_string_erase(ch->to_send, 0, w);
+    }
+}
+
 void serial_channel_feed(SerialChannel *ch, const void *data, gsize len)
 {
     const char *p = data;
     const char *end = p + len;
+
+    ch->received += len;
 
     if (ch->log_fd >= 0 && len > 0) {
         const char *q = p;
@@ -170,6 +257,10 @@ void serial_channel_feed(SerialChannel *ch, const void *data, gsize len)
     }
 
     while (p < end) {
+        if (ch->data_left > 0) {
+            p += take_data(ch, p, (gsize)(end - p));
+            continue;
+        }
         if (ch->pending->len == 0) {
             const char *fs = memchr(p, MT_FRAME_START, (size_t)(end - p));
             const char *stop = fs ? fs : end;
@@ -219,6 +310,7 @@ gboolean serial_pump(SerialChannel *ch, GError **err)
         ssize_t r = read(ch->fd, buf, sizeof(buf));
         if (r > 0) {
             serial_channel_feed(ch, buf, (gsize)r);
+            flush_acks(ch);
             if ((size_t)r < sizeof(buf)) {
                 return TRUE;
             }
@@ -394,6 +486,7 @@ gboolean serial_sync(SerialChannel *ch, gint64 deadline, GError **err)
                             f->version, MT_PROTOCOL_VERSION);
                 return FALSE;
             }
+            ch->free_bytes = f->free_bytes;
             return TRUE;
         }
         if (!wait_io(ch, deadline, what, FALSE, NULL, err)) {
@@ -412,16 +505,21 @@ gboolean serial_send_file(SerialChannel *ch, unsigned index,
                           gint64 deadline, GError **err)
 {
     char line[MT_LINE_MAX];
+    static const char *const names[] = {
+        "", "executable1", "executable2", "the workload's arguments",
+        "the files to copy to the guest",
+    };
+    g_return_val_if_fail(index >= 1 && index <= MT_INDEX_MAX, FALSE);
+    const char *name = names[index];
     g_autofree char *what = g_strdup_printf(
-        "the guest's acknowledgement of executable%u (%" G_GSIZE_FORMAT
-        " bytes)", index, len);
-
-    g_return_val_if_fail(index == 1 || index == 2, FALSE);
-    if (len > MT_MAX_FILE_SIZE) {
+        "the guest's acknowledgement of %s (%" G_GSIZE_FORMAT " bytes)", name,
+        len);
+    guint64 limit = index == MT_INDEX_ARGS ? MT_MAX_ARGS_SIZE
+                                           : MT_MAX_FILE_SIZE;
+    if (len > limit) {
         g_set_error(err, SERIAL_ERROR, SERIAL_ERROR_NAK,
-                    "executable%u is %" G_GSIZE_FORMAT " bytes; the guest "
-                    "accepts at most %llu", index, len,
-                    (unsigned long long)MT_MAX_FILE_SIZE);
+                    "%s: %" G_GSIZE_FORMAT " bytes; the guest accepts at "
+                    "most %llu", name, len, (unsigned long long)limit);
         return FALSE;
     }
     uint32_t crc = mt_crc32_update(&ch->crc, 0, data, len);
@@ -446,20 +544,24 @@ gboolean serial_send_file(SerialChannel *ch, unsigned index,
                 ? "the file is too large"
                 : strcmp(f->reason, "write-error") == 0
                 ? "it could not write the file (guest /tmp full?)"
+                : strcmp(f->reason, "no-space") == 0
+                ? "its working directory's file system is full"
+                : strcmp(f->reason, "bad-archive") == 0
+                ? "the archive was malformed or a path was unsafe"
                 : f->reason;
             g_set_error(err, SERIAL_ERROR, SERIAL_ERROR_NAK,
-                        "the guest rejected executable%u (%" G_GSIZE_FORMAT
-                        " bytes): %s", index, len, why);
+                        "the guest rejected %s (%" G_GSIZE_FORMAT
+                        " bytes): %s", name, len, why);
             return FALSE;
         }
         if (f) {
             if (f->index != index || f->size != len || f->crc != sent_crc) {
                 g_set_error(err, SERIAL_ERROR, SERIAL_ERROR_PROTOCOL,
-                            "the guest acknowledged executable%u with %llu "
-                            "bytes, crc %08x; we sent executable%u with %"
+                            "the guest acknowledged payload %u with %llu "
+                            "bytes, crc %08x; we sent %s (payload %u) with %"
                             G_GSIZE_FORMAT " bytes, crc %08x", f->index,
                             (unsigned long long)f->size, (unsigned)f->crc,
-                            index, len, (unsigned)sent_crc);
+                            name, index, len, (unsigned)sent_crc);
                 return FALSE;
             }
             return TRUE;
@@ -468,6 +570,25 @@ gboolean serial_send_file(SerialChannel *ch, unsigned index,
             return FALSE;
         }
     }
+}
+
+gboolean serial_send_workload(SerialChannel *ch, const void *exe1,
+                              gsize len1, const void *exe2, gsize len2,
+                              char *const *args, const void *files,
+                              gsize files_len, gint64 deadline, GError **err)
+{
+    g_autoptr(GByteArray) a = g_byte_array_new();
+    for (char *const *p = args; p && *p; p++) {
+        g_byte_array_append(a, (const guint8 *)*p, (guint)strlen(*p) + 1);
+    }
+    return serial_send_file(ch, MT_INDEX_EXECUTABLE1, exe1, len1, deadline,
+                            err) &&
+           serial_send_file(ch, MT_INDEX_EXECUTABLE2, exe2, len2, deadline,
+                            err) &&
+           serial_send_file(ch, MT_INDEX_ARGS, a->data, a->len, deadline,
+                            err) &&
+           serial_send_file(ch, MT_INDEX_FILES, files, files_len, deadline,
+                            err);
 }
 
 gboolean serial_send_enter(SerialChannel *ch, GError **err)
@@ -491,6 +612,16 @@ gboolean serial_expect(SerialChannel *ch, const char *text, gint64 deadline,
             }
             ch->pos += (gsize)(m - base) + tlen;
             return TRUE;
+        }
+        /* What cannot be the start of a match is passed on now: a
+         * workload printing megabytes before a marker is searched once,
+         * not again with every read. */
+        if (avail >= tlen) {
+            gsize done = avail - (tlen - 1);
+            if (before) {
+                g_string_append_len(before, base, (gssize)done);
+            }
+            ch->pos += done;
         }
         if (ch->exited) {
             g_set_error(err, SERIAL_ERROR, SERIAL_ERROR_EXITED,
@@ -535,6 +666,36 @@ const char *serial_transcript(SerialChannel *ch, gsize *len)
         *len = ch->transcript->len - ch->pos;
     }
     return ch->transcript->str + ch->pos;
+}
+
+void serial_set_data_fd(SerialChannel *ch, int fd)
+{
+    ch->data_fd = fd;
+}
+
+guint64 serial_data_bytes(SerialChannel *ch, guint *bad)
+{
+    if (bad) {
+        *bad = ch->data_bad;
+    }
+    return ch->data_bytes;
+}
+
+guint64 serial_bytes_received(SerialChannel *ch)
+{
+    return ch->received;
+}
+
+guint64 serial_guest_free_bytes(SerialChannel *ch)
+{
+    return ch->free_bytes;
+}
+
+const char *serial_take_transcript(SerialChannel *ch, gsize *len)
+{
+    const char *t = serial_transcript(ch, len);
+    ch->pos = ch->transcript->len;
+    return t;
 }
 
 int serial_fd(SerialChannel *ch)

@@ -51,11 +51,21 @@ int serial_connect_unix(const char *path, gint64 deadline, GError **err);
 /* Synchronise with the helper (it answers with its hello). */
 gboolean serial_sync(SerialChannel *ch, gint64 deadline, GError **err);
 
-/* Send file number @index (1 = executable1, 2 = executable2; @len may be 0)
- * and wait for the guest's acknowledgement. */
+/* Send payload @index (MT_INDEX_*: 1 = executable1, 2 = executable2,
+ * 3 = the arguments, 4 = the files archive; @len may be 0) and wait for the
+ * guest's acknowledgement. */
 gboolean serial_send_file(SerialChannel *ch, unsigned index,
                           const void *data, gsize len,
                           gint64 deadline, GError **err);
+
+/* The four payloads of one run: executable1, executable2 (may be empty),
+ * the arguments (@args: NULL-terminated, may be NULL) and the files archive
+ * (@files, may be empty).  Test drivers use it; memory_tracer sends them
+ * one by one. */
+gboolean serial_send_workload(SerialChannel *ch, const void *exe1,
+                              gsize len1, const void *exe2, gsize len2,
+                              char *const *args, const void *files,
+                              gsize files_len, gint64 deadline, GError **err);
 
 /* One "Enter" key press: a single newline byte to the workload. */
 gboolean serial_send_enter(SerialChannel *ch, GError **err);
@@ -76,6 +86,23 @@ gboolean serial_wait_exit(SerialChannel *ch, gint64 deadline,
 
 /* TRUE once the trailer was seen; fills @exit if not NULL. */
 gboolean serial_exit_status(SerialChannel *ch, SerialExit *exit);
+
+/* The workload's spooled output (DATA frames) is written to @fd (not
+ * owned) as it arrives; -1 (the default): dropped. */
+void serial_set_data_fd(SerialChannel *ch, int fd);
+
+/* DATA payload bytes received whole so far; *@bad (may be NULL): how many
+ * pieces failed their CRC (each is acknowledged "bad" and sent again). */
+guint64 serial_data_bytes(SerialChannel *ch, guint *bad);
+
+/* Every byte read from the guest so far (for progress-based deadlines). */
+guint64 serial_bytes_received(SerialChannel *ch);
+
+/* Free bytes in the guest's working directory, from its HELLO. */
+guint64 serial_guest_free_bytes(SerialChannel *ch);
+
+/* serial_transcript(), and the read position moves to its end. */
+const char *serial_take_transcript(SerialChannel *ch, gsize *len);
 
 /* The descriptor, for poll() by callers that multiplex. */
 int serial_fd(SerialChannel *ch);

@@ -113,7 +113,8 @@ bool mt_parse_file_header(const char *line, unsigned *index,
         return false;
     }
     p += strlen(MT_FILE_PREFIX);
-    if (!mt_parse_dec(&p, &idx) || *p++ != ' ' || idx < 1 || idx > 2) {
+    if (!mt_parse_dec(&p, &idx) || *p++ != ' ' || idx < 1 ||
+        idx > MT_INDEX_MAX) {
         return false;
     }
     if (!mt_parse_dec(&p, &sz) || *p++ != ' ') {
@@ -128,10 +129,96 @@ bool mt_parse_file_header(const char *line, unsigned *index,
     return true;
 }
 
-int mt_format_hello(char *buf, size_t size, const char *nonce)
+int mt_format_entry_header(char *buf, size_t size, const MtEntry *e)
 {
-    int n = snprintf(buf, size, MT_FRAME_PREFIX "HELLO %s %u\n", nonce,
-                     MT_PROTOCOL_VERSION);
+    int n = snprintf(buf, size, MT_ENTRY_PREFIX "%c %04o %llu %08x %zu\n",
+                     e->type, e->mode & 07777, (unsigned long long)e->size,
+                     (unsigned)e->crc, e->path_len);
+    return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
+bool mt_parse_entry_header(const char *line, MtEntry *e)
+{
+    const char *p = line;
+    uint64_t sz, c, plen;
+    unsigned mode = 0;
+    if (strncmp(p, MT_ENTRY_PREFIX, strlen(MT_ENTRY_PREFIX)) != 0) {
+        return false;
+    }
+    p += strlen(MT_ENTRY_PREFIX);
+    char type = *p++;
+    if ((type != 'f' && type != 'd' && type != 'l') || *p++ != ' ') {
+        return false;
+    }
+    for (int i = 0; i < 4; i++, p++) {
+        if (*p < '0' || *p > '7') {
+            return false;
+        }
+        mode = mode << 3 | (unsigned)(*p - '0');
+    }
+    if (*p++ != ' ' || !mt_parse_dec(&p, &sz) || *p++ != ' ' ||
+        !mt_parse_hex(p, 8, &c) || p[8] != ' ') {
+        return false;
+    }
+    p += 9;
+    if (!mt_parse_dec(&p, &plen) || *p != '\0' || plen == 0 ||
+        plen > MT_ENTRY_PATH_MAX || (type == 'd' && sz != 0) ||
+        (type == 'l' && sz > MT_ENTRY_PATH_MAX)) {
+        return false;
+    }
+    e->type = type;
+    e->mode = mode;
+    e->size = sz;
+    e->crc = (uint32_t)c;
+    e->path_len = (size_t)plen;
+    return true;
+}
+
+bool mt_entry_path_safe(const char *path, size_t len)
+{
+    if (len == 0 || len > MT_ENTRY_PATH_MAX || path[0] == '/' ||
+        memchr(path, '\0', len) != NULL) {
+        return false;
+    }
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && path[i] != '/') {
+            continue;
+        }
+        size_t n = i - start;
+        if (n == 0 || (n == 1 && path[start] == '.') ||
+            (n == 2 && path[start] == '.' && path[start + 1] == '.')) {
+            return false;
+        }
+        start = i + 1;
+    }
+    return true;
+}
+
+int mt_split_args(char *data, size_t len, char **argv, int max)
+{
+    int n = 0;
+    size_t start = 0;
+    if (len > 0 && data[len - 1] != '\0') {
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (data[i] == '\0') {
+            if (argv && n < max) {
+                argv[n] = data + start;
+            }
+            n++;
+            start = i + 1;
+        }
+    }
+    return n;
+}
+
+int mt_format_hello(char *buf, size_t size, const char *nonce,
+                    uint64_t free_bytes)
+{
+    int n = snprintf(buf, size, MT_FRAME_PREFIX "HELLO %s %u %llu\n", nonce,
+                     MT_PROTOCOL_VERSION, (unsigned long long)free_bytes);
     return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
@@ -147,6 +234,14 @@ int mt_format_nak(char *buf, size_t size, unsigned index,
                   const char *reason)
 {
     int n = snprintf(buf, size, MT_FRAME_PREFIX "NAK %u %s\n", index, reason);
+    return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
+int mt_format_data(char *buf, size_t size, const char *nonce,
+                   uint64_t data_size, uint32_t crc)
+{
+    int n = snprintf(buf, size, MT_FRAME_PREFIX "DATA %s %llu %08x\n", nonce,
+                     (unsigned long long)data_size, (unsigned)crc);
     return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
@@ -190,16 +285,24 @@ bool mt_parse_frame(const char *line, size_t len, MtFrame *f)
         p += 6;
         f->kind = MT_FRAME_HELLO;
         if (!mt_parse_nonce_at(&p, f->nonce) || *p++ != ' ' ||
-            !mt_parse_dec(&p, &v) || *p != '\0' || v > 0xffff) {
+            !mt_parse_dec(&p, &v) || v > 0xffff) {
             return false;
         }
         f->version = (unsigned)v;
-        return true;
+        /* Version 1 ends here; later ones say how much room there is. */
+        if (*p == ' ') {
+            p++;
+            if (!mt_parse_dec(&p, &f->free_bytes)) {
+                return false;
+            }
+        }
+        return *p == '\0';
     }
     if (strncmp(p, "ACK ", 4) == 0) {
         p += 4;
         f->kind = MT_FRAME_ACK;
-        if (!mt_parse_dec(&p, &v) || *p++ != ' ' || v < 1 || v > 2) {
+        if (!mt_parse_dec(&p, &v) || *p++ != ' ' || v < 1 ||
+            v > MT_INDEX_MAX) {
             return false;
         }
         f->index = (unsigned)v;
@@ -213,7 +316,7 @@ bool mt_parse_frame(const char *line, size_t len, MtFrame *f)
     if (strncmp(p, "NAK ", 4) == 0) {
         p += 4;
         f->kind = MT_FRAME_NAK;
-        if (!mt_parse_dec(&p, &v) || *p++ != ' ' || v > 2) {
+        if (!mt_parse_dec(&p, &v) || *p++ != ' ' || v > MT_INDEX_MAX) {
             return false;
         }
         f->index = (unsigned)v;
@@ -227,6 +330,17 @@ bool mt_parse_frame(const char *line, size_t len, MtFrame *f)
             }
         }
         memcpy(f->reason, p, rl + 1);
+        return true;
+    }
+    if (strncmp(p, "DATA ", 5) == 0) {
+        p += 5;
+        f->kind = MT_FRAME_DATA;
+        if (!mt_parse_nonce_at(&p, f->nonce) || *p++ != ' ' ||
+            !mt_parse_dec(&p, &f->size) || f->size > MT_DATA_CHUNK ||
+            *p++ != ' ' || !mt_parse_hex(p, 8, &v) || p[8] != '\0') {
+            return false;
+        }
+        f->crc = (uint32_t)v;
         return true;
     }
     if (strncmp(p, "EXIT ", 5) == 0) {

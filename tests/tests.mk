@@ -25,3 +25,4 @@ $(BUILD)/tests/unit/test_record: tests/unit/test_record.c tests/unit/check.h inc
 	$(CC) $(WARN) $(CFLAGS) -Iinclude -o $@ $<
 include tests/robustness.mk
 include tests/gmbeoo.mk
+include tests/workload_io.mk

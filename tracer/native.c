@@ -6,6 +6,7 @@
  * (Enter is a "\n" written to it).
  */
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,18 +18,38 @@
 
 #include "child.h"
 #include "child_output.h"
+#include "copy_in.h"
 #include "msg.h"
 #include "report.h"
 #include "report_json.h"
 #include "runtime.h"
 #include "session.h"
 #include "workload.h"
+#include "workload_output.h"
 
 typedef struct Native {
     Child child;
     int in_fd;              /* its stdin */
     ChildOutput out;        /* its stdout + stderr */
+    WorkloadOutput saved;   /* the part of it that is the workload's own */
 } Native;
+
+/* Like expect(), with the output before @text saved as the workload's. */
+static bool expect(Native *n, const char *text, gint64 span_us, char **before,
+                   GError **err);
+static bool expect_saving(Native *n, const char *text, gint64 span_us,
+                          GError **err)
+{
+    g_autofree char *before = NULL;
+    bool ok = expect(n, text, span_us, &before, err);
+    if (before) {
+        workload_output_write(&n->saved, before, strlen(before));
+    }
+    if (ok) {
+        workload_output_marker_seen(&n->saved);
+    }
+    return ok;
+}
 
 static void pump(Native *n, int timeout_ms)
 {
@@ -76,7 +97,24 @@ static bool run(Native *n, const Options *o, const char *dir, RunResult *res,
                 GError **err)
 {
     g_autofree char *exe1 = g_build_filename(dir, "executable1", NULL);
-    g_autofree char *script = workload_script(o, true);
+    g_autofree char *work = NULL;
+    if (!workload_output_open(&n->saved, o, dir, err)) {
+        return false;
+    }
+    if (o->copy_to_guest) {
+        /* The files go to a fresh working directory, as in the guest. */
+        work = g_build_filename(dir, "work", NULL);
+        g_autoptr(CopyIn) copy = copy_in_scan(o->copy_to_guest, NULL, err);
+        if (!copy || g_mkdir(work, 0700) != 0 ||
+            !copy_in_to_dir(copy, work, err)) {
+            if (err && !*err) {
+                g_set_error(err, G_IO_ERROR, g_io_error_from_errno(errno),
+                            "cannot make %s: %s", work, g_strerror(errno));
+            }
+            return false;
+        }
+    }
+    g_autofree char *script = workload_script(o, true, work);
     if (!g_file_set_contents_full(exe1, script, -1, G_FILE_SET_CONTENTS_NONE,
                                   0500, err)) {
         return false;
@@ -87,7 +125,12 @@ static bool run(Native *n, const Options *o, const char *dir, RunResult *res,
                     "pipe: %s", g_strerror(errno));
         return false;
     }
-    char *argv[] = { exe1, NULL };
+    guint nargs = o->workload_args ? g_strv_length(o->workload_args) : 0;
+    g_autofree char **argv = g_new0(char *, nargs + 2);
+    argv[0] = exe1;
+    for (guint i = 0; i < nargs; i++) {
+        argv[i + 1] = o->workload_args[i];
+    }
     debug_msg("running natively: %s", exe1);
     bool ok = child_spawn(&n->child, "the workload", argv, in[0], out[1],
                           out[1], err);
@@ -101,9 +144,12 @@ static bool run(Native *n, const Options *o, const char *dir, RunResult *res,
     gint64 span = runtime_env_seconds("MEMORY_TRACER_WORKLOAD_DEADLINE",
                                       86400);
     g_autofree char *info = NULL;
-    if (!expect(n, MARKER_INFO_BEGIN, span, NULL, err) ||
-        !expect(n, MARKER_INFO_END, span, &info, err) ||
-        !expect(n, MARKER_READY_TO_TRACE, span, NULL, err)) {
+    if (!expect_saving(n, MARKER_INFO_BEGIN, span, err) ||
+        !expect(n, MARKER_INFO_END, span, &info, err)) {
+        return false;
+    }
+    workload_output_marker_seen(&n->saved);
+    if (!expect_saving(n, MARKER_READY_TO_TRACE, span, err)) {
         return false;
     }
     res->workload_info = g_strdup(g_strstrip(info));
@@ -113,7 +159,7 @@ static bool run(Native *n, const Options *o, const char *dir, RunResult *res,
                     "sending Enter to the workload: %s", g_strerror(errno));
         return false;
     }
-    if (!expect(n, MARKER_STOP_TRACING, span, NULL, err)) {
+    if (!expect_saving(n, MARKER_STOP_TRACING, span, err)) {
         return false;
     }
     res->duration_ms = (g_get_monotonic_time() - start) / 1000;
@@ -126,6 +172,10 @@ static bool run(Native *n, const Options *o, const char *dir, RunResult *res,
            g_get_monotonic_time() < until) {
         pump(n, 50);
     }
+    child_output_pump(&n->out);
+    workload_output_write(&n->saved, n->out.text->str + n->out.pos,
+                          n->out.text->len - n->out.pos);
+    n->out.pos = n->out.text->len;
     if (!n->child.reaped) {
         res->workload_end = WORKLOAD_END_RUNNING;
     } else if (WIFSIGNALED(n->child.status)) {
@@ -136,13 +186,21 @@ static bool run(Native *n, const Options *o, const char *dir, RunResult *res,
                                      WEXITSTATUS(n->child.status),
                                      !o->dont_add_communications);
     }
+    if (res->workload_end == WORKLOAD_END_SIGNAL ||
+        (res->workload_end == WORKLOAD_END_EXITED && res->workload_code)) {
+        error_msg("note: the workload %s %d",
+                  res->workload_end == WORKLOAD_END_SIGNAL
+                      ? "was killed by signal" : "exited with status",
+                  res->workload_code);
+        workload_output_show_tail(&n->saved);
+    }
     return true;
 }
 
 int native_run(Options *o)
 {
     g_autoptr(GError) err = NULL;
-    Native n = { .in_fd = -1, .out = { .fd = -1 } };
+    Native n = { .in_fd = -1, .out = { .fd = -1 }, .saved = { .fd = -1 } };
     RunResult res = { 0 };
     char *dir = runtime_dir_create(&err);
     bool ok = dir && run(&n, o, dir, &res, &err);
@@ -153,12 +211,24 @@ int native_run(Options *o)
     if (n.in_fd >= 0) {
         close(n.in_fd);
     }
+    /* A workload that failed before its markers: its last words. */
+    g_autofree char *tail = NULL;
+    if (!ok && n.out.text && n.child.reaped &&
+        (WIFSIGNALED(n.child.status) || WEXITSTATUS(n.child.status) != 0)) {
+        workload_output_write(&n.saved, n.out.text->str + n.out.pos,
+                              n.out.text->len - n.out.pos);
+        tail = workload_output_tail(&n.saved, WORKLOAD_OUTPUT_TAIL_LINES);
+    }
+    workload_output_close(&n.saved);
     child_output_clear(&n.out);
     runtime_dir_remove(dir);
     g_free(dir);
     int status = run_result_exit_status(&res);
     if (!ok) {
         error_msg("%s", err->message);
+        if (tail) {
+            fprintf(stderr, "%s\n", tail);
+        }
         int sig = runtime_interrupted();
         status = sig ? 128 + sig : 1;
     }

@@ -27,7 +27,8 @@ typedef enum {
     OPT_TIMEOUT, OPT_DONT_ADD_COMMS,
     OPT_CPL3, OPT_BLOCK_LEN, OPT_TRACING_RATIO, OPT_PRINT_TRACE_INFO,
     OPT_DONT_USE_NOGRAPHIC, OPT_DONT_EXIT, OPT_GUEST_RAM, OPT_GUEST_VCPUS,
-    OPT_VERBOSE, OPT_REPORT_JSON, OPT_RECORD_FORMAT, OPT_HELP, OPT_VERSION,
+    OPT_VERBOSE, OPT_REPORT_JSON, OPT_RECORD_FORMAT, OPT_COPY_TO_GUEST,
+    OPT_WORKLOAD_OUTPUT, OPT_HELP, OPT_VERSION,
     OPT_COUNT
 } OptionId;
 
@@ -60,6 +61,8 @@ static const OptionSpec specs[] = {
     { "trace_record_format", OPT_RECORD_FORMAT, true, 0 },
     { "verbose", OPT_VERBOSE, false, 0 },
     { "report_json", OPT_REPORT_JSON, true, 0 },
+    { "copy_to_guest", OPT_COPY_TO_GUEST, true, 0 },
+    { "workload_output_path", OPT_WORKLOAD_OUTPUT, true, 0 },
     { "help", OPT_HELP, false, 0 },
     { "version", OPT_VERSION, false, 0 },
 };
@@ -236,6 +239,17 @@ static bool apply(Options *o, const OptionSpec *spec, const char *value,
         o->record_format = f;
         break;
     }
+    case OPT_COPY_TO_GUEST: {
+        guint n = o->copy_to_guest ? g_strv_length(o->copy_to_guest) : 0;
+        o->copy_to_guest = g_renew(char *, o->copy_to_guest, n + 2);
+        o->copy_to_guest[n] = g_strdup(value);
+        o->copy_to_guest[n + 1] = NULL;
+        break;
+    }
+    case OPT_WORKLOAD_OUTPUT:
+        g_free(o->workload_output_path);
+        o->workload_output_path = g_strdup(value);
+        break;
     case OPT_HELP:
         o->help = true;
         break;
@@ -290,18 +304,21 @@ bool options_parse(Options *o, int argc, char **argv, OptionsError *e)
     OptionId seen[64];
     int nseen = 0;
     GPtrArray *positional = g_ptr_array_new();
-    bool only_positional = false;
     bool ok = true;
 
     for (int i = 1; i < argc && ok; i++) {
         const char *arg = argv[i];
-        if (only_positional || arg[0] != '-' || arg[1] == '\0') {
+        if (arg[0] != '-' || arg[1] == '\0') {
             g_ptr_array_add(positional, (gpointer)arg);
             continue;
         }
         if (strcmp(arg, "--") == 0) {
-            only_positional = true;
-            continue;
+            /* The rest is the workload's argv[1...], byte for byte. */
+            o->workload_args = g_new0(char *, argc - i);
+            for (int k = i + 1; k < argc; k++) {
+                o->workload_args[k - i - 1] = g_strdup(argv[k]);
+            }
+            break;
         }
         const OptionSpec *spec;
         const char *value = NULL;
@@ -416,6 +433,9 @@ void options_clear(Options *o)
     g_free(o->firmware_dir);
     g_free(o->guest_conf_path);
     g_free(o->report_json);
+    g_strfreev(o->workload_args);
+    g_strfreev(o->copy_to_guest);
+    g_free(o->workload_output_path);
     memset(o, 0, sizeof(*o));
 }
 

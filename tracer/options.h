@@ -54,6 +54,9 @@ typedef struct Options {
     long num_vcpus;                 /* -smp: given, or the snapshot's */
     bool verbose;
     char *report_json;              /* --report_json PATH (absolute), or NULL */
+    char **workload_args;           /* after "--": argv[1...]; NULL: none */
+    char **copy_to_guest;           /* --copy_to_guest, in order; NULL: none */
+    char *workload_output_path;     /* absolute after options_validate() */
     int record_format;              /* GmbeooRecordFormat, default gmbeoo16 */
 
     bool help;

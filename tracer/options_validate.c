@@ -8,13 +8,16 @@
 
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "copy_in.h"
 #include "guestconf.h"
 #include "vm.h"
+#include "workload.h"
 
 #define fail options_fail
 
@@ -110,6 +113,56 @@ static bool check_file(const char *arg_name, char **path, bool need_read,
         return fail_cannot_read(e, abs, err);
     }
     return true;
+}
+
+/* What kind of program @path is, for a workload that must run on x86-64
+ * Linux: NULL if it can (an x86-64 ELF executable or a script with "#!"),
+ * else why not. */
+static char *not_x86_64_program(const char *path)
+{
+    unsigned char h[64] = { 0 };
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(h, 1, sizeof(h), f) : 0;
+    if (f) {
+        fclose(f);
+    }
+    if (n >= 2 && h[0] == '#' && h[1] == '!') {
+        return NULL;
+    }
+    if (n < 4 || memcmp(h, "\177ELF", 4) != 0) {
+        return g_strdup(n == 0 ? "it is empty"
+                               : "it is neither an ELF executable nor a "
+                                 "script starting with #!");
+    }
+    if (n < 20) {
+        return g_strdup("it is a truncated ELF file");
+    }
+    unsigned machine = h[5] == 2 ? (unsigned)h[18] << 8 | h[19]
+                                 : (unsigned)h[19] << 8 | h[18];
+    unsigned type = h[5] == 2 ? (unsigned)h[16] << 8 | h[17]
+                              : (unsigned)h[17] << 8 | h[16];
+    static const struct { unsigned id; const char *name; } machines[] = {
+        { 3, "i386" }, { 8, "MIPS" }, { 20, "PowerPC" }, { 21, "PowerPC64" },
+        { 22, "s390" }, { 40, "ARM" }, { 62, "x86-64" }, { 183, "aarch64" },
+        { 243, "RISC-V" }, { 258, "LoongArch" },
+    };
+    const char *name = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(machines); i++) {
+        if (machines[i].id == machine) {
+            name = machines[i].name;
+        }
+    }
+    if (machine != 62 || h[4] != 2 || h[5] != 1) {
+        return name ? g_strdup_printf("it is an ELF file for %s%s", name,
+                                      h[4] == 1 ? " (32-bit)" : "")
+                    : g_strdup_printf("it is an ELF file for machine %u",
+                                      machine);
+    }
+    if (type != 2 && type != 3) {
+        return g_strdup("it is an ELF file but not an executable (an object "
+                        "file or a core dump?)");
+    }
+    return NULL;
 }
 
 char *options_self_dir(void)
@@ -336,6 +389,34 @@ bool options_validate(Options *o, OptionsError *e)
         !check_file("workload_path_on_host", &o->workload_path_on_host, true,
                     e)) {
         return false;
+    }
+    if (o->workload_path_on_host) {
+        g_autofree char *why = not_x86_64_program(o->workload_path_on_host);
+        if (why) {
+            return fail(e, 1, "workload_path_on_host must be an executable "
+                        "for x86-64 Linux, but %s isn't: %s.",
+                        o->workload_path_on_host, why);
+        }
+    }
+    if (o->workload_output_path) {
+        char *abs = g_canonicalize_filename(o->workload_output_path, NULL);
+        g_free(o->workload_output_path);
+        o->workload_output_path = abs;
+        g_autofree char *dir = g_path_get_dirname(abs);
+        if (is_dir(abs) || !is_dir(dir) || access(dir, W_OK | X_OK) != 0 ||
+            (access(abs, F_OK) == 0 && access(abs, W_OK) != 0)) {
+            return fail(e, 1, "workload_output_path must be a file path in "
+                        "a writable dir, but %s isn't.", abs);
+        }
+    }
+    if (o->copy_to_guest) {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(CopyIn) c = copy_in_scan(o->copy_to_guest,
+            o->workload_path_on_host && use_qemu ? GUEST_EXECUTABLE2_NAME
+                                                 : NULL, &err);
+        if (!c) {
+            return fail(e, 1, "%s", err->message);
+        }
     }
     if (o->workload_path_on_guest && o->workload_path_on_guest[0] == '\0') {
         return fail(e, 1, "workload_path_on_guest must be a file path, but "

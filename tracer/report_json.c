@@ -292,6 +292,18 @@ static const char *mode_name(TraceMode m)
     return "unknown";
 }
 
+/* @a as JSON strings (bytes that are not UTF-8 become U+FFFD). */
+static void add_strings(JsonBuilder *b, const char *name, char *const *a)
+{
+    json_builder_set_member_name(b, name);
+    json_builder_begin_array(b);
+    for (; a && *a; a++) {
+        g_autofree char *valid = g_utf8_make_valid(*a, -1);
+        json_builder_add_string_value(b, valid);
+    }
+    json_builder_end_array(b);
+}
+
 /* Every option under its name, with the value the run used. */
 static void add_options(JsonBuilder *b, const Options *o)
 {
@@ -336,6 +348,22 @@ static void add_options(JsonBuilder *b, const Options *o)
     }
     set_bool(b, "verbose", o->verbose);
     set_string_or_null(b, "report_json", o->report_json);
+    /* The workload's argv[1...] (after "--"), and exactly, byte for byte,
+     * as lowercase hex. */
+    add_strings(b, "workload_args", o->workload_args);
+    json_builder_set_member_name(b, "workload_args_hex");
+    json_builder_begin_array(b);
+    for (char **a = o->workload_args; a && *a; a++) {
+        GString *hex = g_string_new(NULL);
+        for (const unsigned char *c = (const unsigned char *)*a; *c; c++) {
+            g_string_append_printf(hex, "%02x", *c);
+        }
+        json_builder_add_string_value(b, hex->str);
+        g_string_free(hex, TRUE);
+    }
+    json_builder_end_array(b);
+    add_strings(b, "copy_to_guest", o->copy_to_guest);
+    set_string_or_null(b, "workload_output_path", o->workload_output_path);
     set_string_or_null(b, "qemu_binary", o->qemu_binary);
     set_string_or_null(b, "firmware_dir", o->firmware_dir);
     static const char *const env[] = {
@@ -371,7 +399,8 @@ JsonNode *report_json_build(const Options *o, const RunResult *r,
     json_builder_set_member_name(b, "command_line");
     json_builder_begin_array(b);
     for (char **a = command_line; a && *a; a++) {
-        json_builder_add_string_value(b, *a);
+        g_autofree char *valid = g_utf8_make_valid(*a, -1);
+        json_builder_add_string_value(b, valid);
     }
     json_builder_end_array(b);
 

@@ -4,6 +4,9 @@
  * session.c's run() calls in order, and the wait and QMP helpers they
  * share.  The steps live by the side of the run they drive:
  *
+ *   step.c        what every step shares: the run's watch, waits with a
+ *                 deadline, QMP calls (below the steps and session.c:
+ *                 it calls neither)
  *   run_guest.c   QEMU and the guest: start, QMP, upload, the workload's
  *                 markers, its exit status
  *   run_trace.c   the trace: the FIFO, GMBEOO on and off, the analysis
@@ -27,6 +30,7 @@
 #include "trace_sink.h"
 #include "vm.h"
 #include "wait.h"
+#include "workload_output.h"
 
 #define SLICE_US (200 * 1000)
 #define QMP_STEP_US (30 * G_USEC_PER_SEC)
@@ -51,11 +55,14 @@ typedef struct Session {
     struct stat fifo_st;
     SerialExit workload_exit;
     bool workload_exited;       /* workload_exit is known */
+    WorkloadOutput output;      /* the workload's stdout and stderr */
+    char *output_tail;          /* its tail, kept for after clean-up */
 
     gint64 clock_start;
     RunResult result;
 } Session;
 
+/* step.c */
 gint64 deadline_in(gint64 us);
 
 /* The watch of every wait (a Wait's watch, @ctx the Session). */
@@ -73,7 +80,8 @@ bool qmp_do(Session *s, const char *cmd, JsonObject *args, JsonNode **ret,
 JsonObject *query_gmbeoo(Session *s, GError **err);
 
 /* Wait for @text from the workload (its output before it appended to
- * @before, if not NULL), redrawing @progress (may be NULL) meanwhile. */
+ * @before; NULL: that output is the workload's own and goes to
+ * s->output), redrawing @progress (may be NULL) meanwhile. */
 bool expect_marker(Session *s, const char *text, gint64 span_us,
                    GString *before, Progress *progress, GError **err);
 
@@ -82,6 +90,8 @@ bool write_executable1(Session *s, GError **err);
 bool start_qemu(Session *s, GError **err);
 bool connect_qmp(Session *s, GError **err);
 bool upload_workload(Session *s, GError **err);
+bool open_workload_output(Session *s, GError **err);
+void save_rest_of_output(Session *s);
 bool read_workload_info(Session *s, GError **err);
 bool wait_ready_to_trace(Session *s, GError **err);
 bool release_workload(Session *s, GError **err);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "copy_in.h"
+#include "memory_tracer/serial_protocol.h"
 #include "msg.h"
 #include "report_json.h"
 #include "workload.h"
@@ -20,6 +22,7 @@ typedef struct Expect {
     Session *s;
     const char *text;
     GString *before;
+    bool to_output;             /* @before is the workload's output */
     Progress *progress;
 } Expect;
 
@@ -28,7 +31,16 @@ static WaitPoll poll_marker(Wait *w, void *data, GError **err)
     Expect *x = data;
     g_autoptr(GError) e = NULL;
     gint64 slice = MIN(w->deadline, deadline_in(SLICE_US));
-    if (serial_expect(x->s->vm.serial, x->text, slice, x->before, &e)) {
+    bool found = serial_expect(x->s->vm.serial, x->text, slice, x->before,
+                               &e);
+    if (x->to_output && x->before->len) {
+        /* Passed on as it comes: a chatty workload needs no memory. */
+        workload_output_write(&x->s->output, x->before->str,
+                              x->before->len);
+        g_string_truncate(x->before, 0);
+    }
+    if (found) {
+        workload_output_marker_seen(&x->s->output);
         return WAIT_DONE;
     }
     if (!g_error_matches(e, SERIAL_ERROR, SERIAL_ERROR_TIMEOUT)) {
@@ -50,8 +62,9 @@ bool expect_marker(Session *s, const char *text, gint64 span_us,
                    GString *before, Progress *progress, GError **err)
 {
     g_autofree char *what = g_strdup_printf("\"%s\" from the workload", text);
-    Expect x = { .s = s, .text = text, .before = before,
-                 .progress = progress };
+    g_autoptr(GString) output = before ? NULL : g_string_new(NULL);
+    Expect x = { .s = s, .text = text, .before = before ? before : output,
+                 .to_output = !before, .progress = progress };
     Wait w = {
         .what = what, .span_us = span_us, .wake_fd = -1,
         .poll = poll_marker, .data = &x, .idle = tick,
@@ -62,7 +75,7 @@ bool expect_marker(Session *s, const char *text, gint64 span_us,
 
 bool write_executable1(Session *s, GError **err)
 {
-    g_autofree char *script = workload_script(s->o, false);
+    g_autofree char *script = workload_script(s->o, false, NULL);
     if (!g_file_set_contents_full(s->executable1, script, -1,
                                   G_FILE_SET_CONTENTS_NONE, 0500, err)) {
         return false;
@@ -142,6 +155,18 @@ bool connect_qmp(Session *s, GError **err)
     }
     /* For the report and the trace file's header. */
     s->result.qemu_version = report_json_qemu_version(s->vm.qmp);
+    /* A guest that resets (a reboot, a panic: the helper makes the kernel
+     * reboot at once on one, a triple fault) or powers off is paused
+     * instead, and its SHUTDOWN event ends the run (session_watch()). */
+    g_autoptr(JsonObject) actions = json_object_new();
+    json_object_set_string_member(actions, "reboot", "shutdown");
+    json_object_set_string_member(actions, "shutdown", "pause");
+    json_object_set_string_member(actions, "panic", "pause");
+    g_autoptr(GError) e = NULL;
+    if (!qmp_do(s, "set-action", actions, NULL, &e)) {
+        debug_msg("QMP set-action failed (%s): a guest reset will not be "
+                  "noticed", e->message);
+    }
     return true;
 }
 
@@ -172,27 +197,82 @@ bool upload_workload(Session *s, GError **err)
                              err)) {
         return false;
     }
-    debug_msg("uploading executable1 (%" G_GSIZE_FORMAT " bytes) and "
-        "executable2 (%" G_GSIZE_FORMAT " bytes)", exe1_len, exe2_len);
-    /* A large executable2 takes a while over a 16550 (about 20 KiB/s under
-     * TCG; a virtio console is far faster): allow the protocol deadline
-     * plus 1 s per 8 KiB. */
+    /* The arguments: each followed by a NUL. */
+    g_autoptr(GByteArray) args = g_byte_array_new();
+    for (char **a = s->o->workload_args; a && *a; a++) {
+        g_byte_array_append(args, (const guint8 *)*a, (guint)strlen(*a) + 1);
+    }
+    g_autoptr(CopyIn) copy = copy_in_scan(s->o->copy_to_guest,
+        s->o->workload_path_on_host ? GUEST_EXECUTABLE2_NAME : NULL, err);
+    if (!copy) {
+        return false;
+    }
+    /* Say at once when the files cannot fit (the guest's tmpfs). */
+    guint64 free_bytes = serial_guest_free_bytes(s->vm.serial);
+    guint64 need = copy->need_bytes + (exe2_len + 4095) / 4096 * 4096;
+    if (s->o->copy_to_guest && need > free_bytes) {
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                    "copy_to_guest: %s need %.1f MiB in the guest, but its "
+                    "working directory (a tmpfs in the guest's RAM) has "
+                    "only %.1f MiB free", s->o->copy_to_guest[1]
+                    ? "the files and directories given" : s->o->copy_to_guest[0],
+                    need / 1048576.0, free_bytes / 1048576.0);
+        return false;
+    }
+    g_autoptr(GByteArray) files = copy_in_archive(copy, err);
+    if (!files) {
+        return false;
+    }
+    debug_msg("uploading executable1 (%" G_GSIZE_FORMAT " bytes), "
+              "executable2 (%" G_GSIZE_FORMAT " bytes), %u bytes of "
+              "arguments and %u bytes of files (%u entries; the guest has "
+              "%.1f MiB free)", exe1_len, exe2_len, args->len, files->len,
+              copy->entries->len, free_bytes / 1048576.0);
+    /* A large upload takes a while over a 16550 (about 20 KiB/s under
+     * TCG; a virtio console moves a few MiB/s): allow the protocol
+     * deadline plus 1 s per 8 KiB. */
     gint64 upload_us = s->protocol_us +
-                       (gint64)(exe2_len / 8192) * G_USEC_PER_SEC;
-    if (!serial_send_file(s->vm.serial, 1, exe1, exe1_len,
+                       (gint64)((exe2_len + files->len) / 8192) *
+                       G_USEC_PER_SEC;
+    gint64 t0 = g_get_monotonic_time();
+    if (!serial_send_file(s->vm.serial, MT_INDEX_EXECUTABLE1, exe1, exe1_len,
                           deadline_in(upload_us), err) ||
-        !serial_send_file(s->vm.serial, 2, exe2, exe2_len,
-                          deadline_in(upload_us), err)) {
+        !serial_send_file(s->vm.serial, MT_INDEX_EXECUTABLE2, exe2, exe2_len,
+                          deadline_in(upload_us), err) ||
+        !serial_send_file(s->vm.serial, MT_INDEX_ARGS, args->data, args->len,
+                          deadline_in(upload_us), err) ||
+        !serial_send_file(s->vm.serial, MT_INDEX_FILES, files->data,
+                          files->len, deadline_in(upload_us), err)) {
         g_prefix_error(err, "uploading the workload: ");
         return false;
     }
+    gint64 t1 = g_get_monotonic_time();
+    debug_msg("upload took %.3f s (%.2f MiB/s)", (t1 - t0) / 1e6,
+              (double)(exe1_len + exe2_len + args->len + files->len) /
+              1048576.0 / MAX((t1 - t0) / 1e6, 1e-6));
     return session_watch(s, "the upload", err);
+}
+
+bool open_workload_output(Session *s, GError **err)
+{
+    return workload_output_open(&s->output, s->o, s->dir, err);
+}
+
+/* What the workload printed after its last marker (or before it ended). */
+void save_rest_of_output(Session *s)
+{
+    if (s->vm.serial) {
+        gsize len;
+        const char *rest = serial_take_transcript(s->vm.serial, &len);
+        workload_output_write(&s->output, rest, len);
+    }
 }
 
 bool read_workload_info(Session *s, GError **err)
 {
     debug_msg("expecting workload info");
     g_autoptr(GString) info = g_string_new(NULL);
+    serial_set_data_fd(s->vm.serial, s->output.fd);
     if (!expect_marker(s, MARKER_INFO_BEGIN, s->workload_us, NULL, NULL,
                        err) ||
         !expect_marker(s, MARKER_INFO_END, s->workload_us, info, NULL,
@@ -305,9 +385,26 @@ bool collect_workload_exit(Session *s, GError **err)
     if (!qmp_do(s, "cont", NULL, NULL, &e)) {
         return true;
     }
-    s->workload_exited = serial_wait_exit(s->vm.serial,
-                                          deadline_in(3 * G_USEC_PER_SEC),
-                                          &s->workload_exit, &e);
+    /* The helper sends the workload's spooled output before its exit: as
+     * long as bytes keep coming (100 MB take a while), keep waiting. */
+    guint64 seen = serial_bytes_received(s->vm.serial);
+    gint64 quiet_until = deadline_in(3 * G_USEC_PER_SEC);
+    while (!s->workload_exited && g_get_monotonic_time() < quiet_until &&
+           session_watch(s, "the workload's exit", NULL)) {
+        g_clear_error(&e);
+        s->workload_exited = serial_wait_exit(s->vm.serial,
+                                              MIN(quiet_until,
+                                                  deadline_in(SLICE_US)),
+                                              &s->workload_exit, &e);
+        guint64 now_seen = serial_bytes_received(s->vm.serial);
+        if (now_seen != seen) {
+            seen = now_seen;
+            quiet_until = deadline_in(3 * G_USEC_PER_SEC);
+        }
+        if (e && !g_error_matches(e, SERIAL_ERROR, SERIAL_ERROR_TIMEOUT)) {
+            break;
+        }
+    }
     g_autoptr(GError) e2 = NULL;
     qmp_do(s, "stop", NULL, NULL, &e2);
     if (!s->workload_exited) {
@@ -325,6 +422,14 @@ bool check_workload_status(Session *s, GError **err)
 {
     const SerialExit *ex = &s->workload_exit;
     (void)err;
+    save_rest_of_output(s);
+    if (s->vm.serial) {
+        guint bad = 0;
+        guint64 bytes = serial_data_bytes(s->vm.serial, &bad);
+        debug_msg("workload output: %" G_GUINT64_FORMAT " bytes sent after "
+                  "its exit (%u pieces failed their CRC and were sent again)",
+                  bytes, bad);
+    }
     if (!s->workload_exited) {
         return true;
     }
@@ -338,6 +443,7 @@ bool check_workload_status(Session *s, GError **err)
         error_msg("note: the workload %s %d",
                   ex->signaled ? "was killed by signal" : "exited with status",
                   ex->code);
+        workload_output_show_tail(&s->output);
     }
     return true;
 }

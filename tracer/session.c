@@ -6,8 +6,9 @@
  * being waited for and where to look; session_run() then prints that one
  * line, stops every child and removes the runtime directory.
  *
- * Every wait goes through wait_until() (wait.h) with this run's watch (a
- * stop signal, QEMU dying, the analysis tool dying) and a deadline:
+ * Every wait goes through wait_until() (wait.h) with this run's watch
+ * (step.c: a stop signal, QEMU or the guest dying, the analysis tool
+ * dying) and a deadline:
  * MEMORY_TRACER_STARTUP_DEADLINE seconds (default 300) for QEMU to restore
  * the snapshot, MEMORY_TRACER_PROTOCOL_DEADLINE seconds (default 60) for
  * protocol steps, MEMORY_TRACER_WORKLOAD_DEADLINE seconds (default 24 h)
@@ -17,6 +18,8 @@
 
 #include <gio/gio.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "monitor.h"
@@ -24,79 +27,6 @@
 #include "report_json.h"
 #include "run.h"
 #include "runtime.h"
-
-gint64 deadline_in(gint64 us)
-{
-    return g_get_monotonic_time() + us;
-}
-
-/*
- * The watch of every wait: fails when a stop signal arrived, QEMU died,
- * (once started) the analysis tool died or the trace file writer failed.
- */
-bool session_watch(void *ctx, const char *what, GError **err)
-{
-    Session *s = ctx;
-    int sig = runtime_interrupted();
-    if (sig) {
-        g_set_error(err, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                    "interrupted by %s while waiting for %s",
-                    sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
-                                                              : "SIGHUP",
-                    what);
-        return false;
-    }
-    if (s->vm.qemu.pid && !child_alive(&s->vm.qemu)) {
-        g_autofree char *how = child_describe_exit(&s->vm.qemu);
-        g_autofree char *last = vm_qemu_last_words(&s->vm);
-        g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-                    "QEMU %s while waiting for %s%s", how, what, last);
-        return false;
-    }
-    if (s->tool_started && !child_alive(&s->tool.child)) {
-        g_autofree char *how = child_describe_exit(&s->tool.child);
-        g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-                    "the analysis tool %s while waiting for %s", how, what);
-        return false;
-    }
-    if (s->sink && !trace_sink_check(s->sink, err)) {
-        return false;               /* the trace file cannot be written */
-    }
-    return true;
-}
-
-bool session_wait(Session *s, const char *what, gint64 span_us,
-                  gint64 step_us, WaitPoll (*poll)(Wait *, void *, GError **),
-                  void *data, GError **err)
-{
-    Wait w = {
-        .what = what, .span_us = span_us, .step_us = step_us, .wake_fd = -1,
-        .poll = poll, .data = data, .watch = session_watch, .watch_ctx = s,
-    };
-    return wait_until(&w, err);
-}
-
-bool qmp_do(Session *s, const char *cmd, JsonObject *args, JsonNode **ret,
-            GError **err)
-{
-    JsonNode *r = qmp_execute(s->vm.qmp, cmd, args, deadline_in(QMP_STEP_US),
-                              err);
-    if (!r) {
-        return false;
-    }
-    if (ret) {
-        *ret = r;
-    } else {
-        json_node_unref(r);
-    }
-    return true;
-}
-
-JsonObject *query_gmbeoo(Session *s, GError **err)
-{
-    return qmp_query_object(s->vm.qmp, "query-gmbeoo",
-                            deadline_in(QMP_STEP_US), err);
-}
 
 /* ---- the steps (the others are in run_guest.c and run_trace.c) ---- */
 
@@ -204,6 +134,7 @@ static void session_free(Session *s)
     g_free(s->fifo_path);
     g_free(s->executable1);
     g_free(s->kept_console_log);
+    g_free(s->output_tail);
     run_result_clear(&s->result);
 }
 
@@ -212,6 +143,7 @@ static void session_free(Session *s)
 static bool run(Session *s, GError **err)
 {
     return make_runtime_dir(s, err)
+        && open_workload_output(s, err)
         && make_fifo(s, err)
         && write_executable1(s, err)
         && start_qemu(s, err)
@@ -248,6 +180,7 @@ int session_run(Options *o)
                                            86400),
         .fifo_probe = -1,
         .tool = { .out = { .fd = -1 } },
+        .output = { .fd = -1 },
     };
     debug_msg("start memory_tracer");
     g_autoptr(GError) err = NULL;
@@ -269,6 +202,16 @@ int session_run(Options *o)
     if (!ok && !not_run && !runtime_interrupted()) {
         keep_console_log(&s);
     }
+    /* A workload that failed before its markers: its last words, read
+     * before the runtime directory goes. */
+    if (!ok && g_error_matches(err, SERIAL_ERROR, SERIAL_ERROR_EXITED) &&
+        s.vm.serial && serial_exit_status(s.vm.serial, &ex) &&
+        (ex.signaled || ex.code != 0) && !not_run) {
+        save_rest_of_output(&s);
+        s.output_tail = workload_output_tail(&s.output,
+                                             WORKLOAD_OUTPUT_TAIL_LINES);
+    }
+    workload_output_close(&s.output);
     clean_up(&s);
     int status = run_result_exit_status(&s.result);
     if (not_run) {
@@ -280,6 +223,9 @@ int session_run(Options *o)
                       s.kept_console_log);
         } else {
             error_msg("%s", err->message);
+        }
+        if (s.output_tail) {
+            fprintf(stderr, "%s\n", s.output_tail);
         }
         status = sig ? 128 + sig : 1;
     }

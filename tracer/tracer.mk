@@ -15,11 +15,11 @@ tracer: $(LIBMT)
 
 MEMORY_TRACER := $(BIN)/memory_tracer
 CLI_SRCS := tracer/main.c tracer/options.c tracer/options_validate.c \
-	tracer/help.c tracer/session.c tracer/run_guest.c \
+	tracer/help.c tracer/session.c tracer/step.c tracer/run_guest.c \
 	tracer/run_trace.c tracer/wait.c \
 	tracer/progress.c tracer/native.c tracer/workload.c tracer/analysis.c \
 	tracer/child_output.c tracer/runtime.c tracer/report.c tracer/report_json.c \
-	tracer/monitor.c tracer/trace_sink.c
+	tracer/monitor.c tracer/trace_sink.c tracer/copy_in.c tracer/workload_output.c
 CLI_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRCS))
 
 $(MEMORY_TRACER): $(CLI_OBJS) $(LIBMT)

@@ -19,14 +19,19 @@
 #define MARKER_READY_TO_TRACE "Ready to trace. Press enter to continue"
 #define MARKER_STOP_TRACING "Stop tracing"
 
-/* Where the guest helper stores the host workload. */
-#define GUEST_EXECUTABLE2 "/tmp/executable2"
+/* Where the guest helper stores the host workload: in the run's working
+ * directory, which is the workload's current directory. */
+#define GUEST_EXECUTABLE2 "./executable2"
+#define GUEST_EXECUTABLE2_NAME "executable2"
 
-/* The command that runs the workload itself (see ORIGINAL_BEHAVIOUR §3). */
-char *workload_inner_command(const Options *o, bool native);
+/* The command that runs the workload itself (see ORIGINAL_BEHAVIOUR §3),
+ * with the script's arguments ("$@") as the workload's.  @native_dir: a
+ * native run's working directory (the copied files), or NULL. */
+char *workload_inner_command(const Options *o, bool native,
+                             const char *native_dir);
 
-/* The whole of executable1. */
-char *workload_script(const Options *o, bool native);
+/* The whole of executable1 (run with the workload's arguments). */
+char *workload_script(const Options *o, bool native, const char *native_dir);
 
 /* Split the workload info into argv tokens (any whitespace, no quoting). */
 char **workload_info_tokens(const char *info);

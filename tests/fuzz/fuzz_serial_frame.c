@@ -22,12 +22,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int n = -1;
         switch (f.kind) {
         case MT_FRAME_ACK:
-            assert(f.index >= 1 && f.index <= 2);
+            assert(f.index >= 1 && f.index <= MT_INDEX_MAX);
             n = mt_format_ack(line, sizeof(line), f.index, f.size, f.crc);
             break;
         case MT_FRAME_HELLO:
             assert(mt_nonce_valid(f.nonce));
-            n = mt_format_hello(line, sizeof(line), f.nonce);
+            n = mt_format_hello(line, sizeof(line), f.nonce, f.free_bytes);
+            break;
+        case MT_FRAME_DATA:
+            n = mt_format_data(line, sizeof(line), f.nonce, f.size, f.crc);
             break;
         case MT_FRAME_EXIT:
             n = mt_format_exit(line, sizeof(line), f.nonce, f.signaled,
@@ -59,6 +62,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t fsize;
     uint32_t crc;
     (void)mt_parse_file_header(s, &index, &fsize, &crc);
+    MtEntry e;
+    if (mt_parse_entry_header(s, &e)) {
+        assert(e.path_len >= 1 && e.path_len <= MT_ENTRY_PATH_MAX);
+    }
+    (void)mt_entry_path_safe(s, size);
     const char *p = s;
     uint64_t v;
     (void)mt_parse_dec(&p, &v);

@@ -414,8 +414,8 @@ static gboolean run_workload_hooks(Vm *vm, const char *exe, Hook at_ready,
     gint64 deadline = g_get_monotonic_time() + 120 * SEC;
     SerialExit ex;
     if (!serial_sync(vm->serial, deadline, err) ||
-        !serial_send_file(vm->serial, 1, prog, len, deadline, err) ||
-        !serial_send_file(vm->serial, 2, "", 0, deadline, err) ||
+        !serial_send_workload(vm->serial, prog, len, "", 0, NULL, "", 0,
+                              deadline, err) ||
         !serial_expect(vm->serial, "-----begin workload info-----", deadline,
                        NULL, err) ||
         !serial_expect(vm->serial, "-----end workload info-----", deadline,
@@ -997,7 +997,7 @@ static void test_plugin(const GuestConf *conf)
     g_autofree char *script = g_strdup_printf(
         "#!/bin/sh\n"
         "echo pgfault_before=$(grep '^pgfault ' /proc/vmstat | cut -d' ' -f2)\n"
-        "/tmp/executable2 > /dev/null\n"
+        "./executable2 > /dev/null\n"
         "echo pgfault_after=$(grep '^pgfault ' /proc/vmstat | cut -d' ' -f2)\n");
     g_autofree char *prog = NULL;
     gsize len;
@@ -1008,8 +1008,8 @@ static void test_plugin(const GuestConf *conf)
         !qmp_ok(&vm, "cont", NULL, &err) ||
         !g_file_get_contents(stride, &prog, &len, &err) ||
         !serial_sync(vm.serial, deadline, &err) ||
-        !serial_send_file(vm.serial, 1, script, strlen(script), deadline, &err) ||
-        !serial_send_file(vm.serial, 2, prog, len, deadline, &err) ||
+        !serial_send_workload(vm.serial, script, strlen(script), prog, len,
+                              NULL, "", 0, deadline, &err) ||
         !serial_expect(vm.serial, "pgfault_before=", deadline, NULL, &err) ||
         !serial_expect(vm.serial, "\n", deadline, pf_before, &err)) {
         fail(name, "%s", err->message);

@@ -60,7 +60,8 @@ mt_run() {
     local dir=$MT_TEST_TMP/run$n
     mkdir -p "$dir"
     MT_OUT=$dir.out MT_ERR=$dir.err
-    TMPDIR=$dir "$MT" "$@" "${MT_POS[@]}" >"$MT_OUT" 2>"$MT_ERR" </dev/null
+    # Positional arguments first: everything after "--" is the workload's.
+    TMPDIR=$dir "$MT" "${MT_POS[@]}" "$@" >"$MT_OUT" 2>"$MT_ERR" </dev/null
     MT_RC=$?
     MT_LEAK=
     local left

@@ -149,8 +149,8 @@ static gboolean upload(Vm *vm, const char *exe1, gsize len1,
         return FALSE;
     }
     gint64 t = g_get_monotonic_time();
-    if (!serial_send_file(vm->serial, 1, exe1, len1, deadline, err) ||
-        !serial_send_file(vm->serial, 2, exe2, len2, deadline, err)) {
+    if (!serial_send_workload(vm->serial, exe1, len1, exe2, len2, NULL, "",
+                              0, deadline, err)) {
         return FALSE;
     }
     if (upload_s) {
@@ -163,7 +163,7 @@ static gboolean upload(Vm *vm, const char *exe1, gsize len1,
 static gboolean run_hello(Vm *vm, const char *hello, gsize hello_len,
                           GError **err)
 {
-    g_autofree char *exe1 = g_strdup_printf(wrapper_fmt, "/tmp/executable2");
+    g_autofree char *exe1 = g_strdup_printf(wrapper_fmt, "./executable2");
     gint64 deadline = g_get_monotonic_time() + 60 * SEC;
     g_autoptr(GString) info = g_string_new(NULL);
     SerialExit ex;
@@ -323,7 +323,7 @@ static int smoke(const GuestConf *conf, const char *hello, gsize hello_len)
         g_rand_free(r);
         g_autofree char *md5 = g_compute_checksum_for_data(
             G_CHECKSUM_MD5, (const guchar *)data, len);
-        const char *s = "#!/bin/sh\nmd5sum /tmp/executable2\n";
+        const char *s = "#!/bin/sh\nmd5sum ./executable2\n";
         double up = 0;
         SerialExit ex;
         gint64 deadline = g_get_monotonic_time() + 120 * SEC;

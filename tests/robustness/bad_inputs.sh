@@ -211,7 +211,49 @@ CASE_PREFIX=()
 # other statuses are propagated too (tests/guest/exit_status.sh).
 check guest_workload_missing  127 60 'could not run the workload /no_such_program \(exit status 127: not found\)' --workload_path_on_guest /no_such_program $NT
 check guest_workload_not_exec 126 60 'could not run the workload /etc/passwd \(exit status 126: not executable\)' --workload_path_on_guest /etc/passwd $NT
-check host_workload_not_a_program 127 60 'could not run the workload .*\(exit status 12[67]' --workload_path_on_host "$tool_noshebang" $NT
+# A host workload that is not a program for x86-64 Linux: refused before
+# QEMU starts.
+check host_workload_not_a_program 1 5 "workload_path_on_host must be an executable for x86-64 Linux, but .*tool_noshebang isn't: it is neither an ELF executable nor a script starting with #!" --workload_path_on_host "$tool_noshebang" $NT
+aarch64_elf=$tmp/aarch64_elf
+printf '\177ELF\002\001\001\000\000\000\000\000\000\000\000\000\002\000\267\000\001\000\000\000' > "$aarch64_elf"
+head -c 100 /dev/zero >> "$aarch64_elf"; chmod 755 "$aarch64_elf"
+check host_workload_aarch64   1 5 "workload_path_on_host must be an executable for x86-64 Linux, but .*aarch64_elf isn't: it is an ELF file for aarch64" --workload_path_on_host "$aarch64_elf" $NT
+check host_workload_aarch64_native 1 5 "it is an ELF file for aarch64" --workload_path_on_host "$aarch64_elf" --dont_use_qemu
+
+# ---- --copy_to_guest: what cannot be copied ----
+check copy_missing            1 5 "copy_to_guest must be a file or dir path, but .*/no_such_dir isn't" "${HW[@]}" $NT --copy_to_guest "$tmp/no_such_dir"
+copy_fifo_dir=$tmp/copy_fifo_dir; mkdir -p "$copy_fifo_dir"; mkfifo "$copy_fifo_dir/a_fifo"
+check copy_special_file       1 5 "copy_to_guest: .*a_fifo is not a regular file, a directory or a symbolic link" "${HW[@]}" $NT --copy_to_guest "$copy_fifo_dir"
+mkdir -p "$tmp/one/data" "$tmp/two/data"
+check copy_same_name          1 5 "copy_to_guest: .*/two/data and .*/one/data would both be data" "${HW[@]}" $NT --copy_to_guest "$tmp/one/data" --copy_to_guest "$tmp/two/data"
+exe2_named=$tmp/named/executable2; mkdir -p "$tmp/named"; : > "$exe2_named"
+check copy_clashes_with_workload 1 5 "would both be executable2" "${HW[@]}" $NT --copy_to_guest "$exe2_named"
+# More than the guest's tmpfs holds (a sparse file: no disk used here).
+big_dir=$tmp/big_dir; mkdir -p "$big_dir"; truncate -s 3G "$big_dir/sparse"
+check copy_larger_than_guest  1 60 "copy_to_guest: .*big_dir need 3072.0 MiB in the guest, but its working directory \(a tmpfs in the guest's RAM\) has only [0-9.]+ MiB free" "${HW[@]}" $NT --copy_to_guest "$big_dir"
+rm -f "$big_dir/sparse"
+
+# ---- a guest that dies under the workload: ends the run at once ----
+GC=(--workload_path_on_host "$WL/guest_crash_workload")
+check guest_kernel_panic      1 30 "the guest kernel panicked while waiting for \"Stop tracing\" from the workload; its console says: Kernel panic - not syncing: sysrq triggered crash" "${GC[@]}" $NT -- panic
+check guest_reset             1 30 "the guest reset itself \(a reboot, a kernel panic or a triple fault\) while waiting for" "${GC[@]}" $NT -- reset
+check guest_triple_fault      1 30 "the guest reset itself" "${GC[@]}" $NT -- triple
+check guest_power_off         1 30 "the guest powered itself off while waiting for" "${GC[@]}" $NT -- poweroff
+if [ -x "$BIN/simple_analysis" ] && grep -q gmbeoo-enable "$BIN/qemu-system-x86_64" 2>/dev/null; then
+    check guest_panic_traced  1 30 "the guest kernel panicked while waiting for .*Kernel panic" "${GC[@]}" --analysis_tool_path "$BIN/simple_analysis" -- panic
+    check guest_panic_own_markers 1 30 "the guest kernel panicked" "${GC[@]}" --dont_add_communications_with_host_to_workload $NT -- panic
+fi
+# --verbose keeps the console's last lines.
+n=$((n + 1)); vdir=$tmp/c$n; mkdir -p "$vdir/tmp"
+TMPDIR=$vdir/tmp setsid "$MT" "${GC[@]}" $NT --verbose -- panic >"$vdir/out" 2>"$vdir/err" </dev/null
+vrc=$?
+if [ "$vrc" = 1 ] && grep -q "the guest console's last lines" "$vdir/err" &&
+   grep -q 'Kernel panic - not syncing' "$vdir/err" &&
+   grep -q '^memory_tracer: the guest kernel panicked' "$vdir/err"; then
+    echo "PASS: guest_panic_verbose_console"
+else
+    echo "FAIL: guest_panic_verbose_console: rc=$vrc $(tail -c 400 "$vdir/err" | tr '\n' '|')"
+fi
 check tool_exec_format_error  1 60 'cannot start the analysis tool.*Exec format error' \
     --workload_path_on_host "$WL/simple_user_memory_intensive_workload" \
     --dont_add_communications_with_host_to_workload --analysis_tool_path "$tool_noshebang"
@@ -220,7 +262,7 @@ check tool_exec_format_error  1 60 'cannot start the analysis tool.*Exec format 
 # nobody's own copy of what a run reaches before the guest starts:
 # memory_tracer, the emulator, the firmware and the embedded guest, laid out
 # as build/ is ($NB/bin, $NB/share/qemu, $NB/guest).
-nobody_cases=(fifo_no_permission image_unreadable workload_unreadable
+nobody_cases=(fifo_no_permission image_unreadable workload_unreadable copy_unreadable
               image_untraversable workload_untraversable tool_untraversable
               qemu_untraversable fifo_untraversable embedded_guest_unreadable
               embedded_guest_untraversable)
@@ -260,6 +302,10 @@ check image_unreadable 1 20 "$(denied "$secret_img")" \
     "${GW[@]}" $NT "$secret_img" "$SNAP" "$NB/bin"
 check workload_unreadable 1 20 "$(denied "$secret_wl")" \
     --workload_path_on_host "$secret_wl" $NT
+secret_tree=$tmp/secret_tree; mkdir -p "$secret_tree/sub"; chmod 755 "$secret_tree" "$secret_tree/sub"
+: > "$secret_tree/sub/secret"; chmod 600 "$secret_tree/sub/secret"
+check copy_unreadable 1 20 "copy_to_guest: $(denied "$secret_tree/sub/secret" | sed 's/^^memory_tracer: //')" \
+    "${NBW[@]}" $NT --copy_to_guest "$secret_tree"
 check image_untraversable 1 20 "$(denied "$private/guest.qcow2")" \
     "${GW[@]}" $NT "$private/guest.qcow2" "$SNAP" "$NB/bin"
 check workload_untraversable 1 20 "$(denied "$private/workload")" \

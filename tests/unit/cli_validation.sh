@@ -181,3 +181,19 @@ h2=$("$mt" -h) && [ "$h2" = "$help" ] && echo "PASS: help_short" || echo "FAIL: 
 # No run may have left a runtime directory behind.
 left=$(find "$rt" -mindepth 1 -maxdepth 1 2>/dev/null | head -1)
 [ -z "$left" ] && echo "PASS: no_runtime_dir_left" || echo "FAIL: no_runtime_dir_left: $left"
+
+# ---- "--": the rest is the workload's, options and all ----
+args_wl=$tmp/args_workload
+printf '#!/bin/sh\nfor a in "$@"; do echo "[$a]"; done\n' > "$args_wl"; chmod +x "$args_wl"
+out=$(TMPDIR=$rt "$mt" --workload_path_on_host "$args_wl" --dont_use_qemu \
+    --workload_output_path "$tmp/args.out" -- --help -v "" "x y" 2>"$tmp/err"); rc=$?
+if [ "$rc" = 0 ] && [ "$(cat "$tmp/args.out")" = "$(printf '[--help]\n[-v]\n[]\n[x y]')" ] &&
+   [ ! -s "$tmp/err" ] && [[ "$out" == tracing_duration_in_milliseconds:* ]]; then
+    echo "PASS: args_after_double_dash_are_the_workloads"
+else
+    echo "FAIL: args_after_double_dash_are_the_workloads: rc=$rc out=$out err=$(cat "$tmp/err") saved=$(cat "$tmp/args.out" 2>&1)"
+fi
+check workload_output_path_dir 1 "workload_output_path must be a file path in a writable dir, but $tmp isn't." \
+    --workload_path_on_host "$wl" --dont_use_qemu --workload_output_path "$tmp"
+check copy_to_guest_needs_value 2 "argument --copy_to_guest: expected one argument" \
+    --workload_path_on_host "$wl" --dont_use_qemu --copy_to_guest

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "memory_tracer/serial_protocol.h"
 #include "serial.h"
@@ -51,8 +52,11 @@ static void test_format_parse(void)
     CHECK("file header round trip",
           mt_parse_file_header(buf, &idx, &size, &crc) && idx == 2 &&
           size == 1048576 && crc == 0xdeadbeef);
-    CHECK("file header: index 3 rejected",
-          !mt_parse_file_header("MTFILE 3 1 00000000", &idx, &size, &crc));
+    CHECK("file header: index 5 rejected",
+          !mt_parse_file_header("MTFILE 5 1 00000000", &idx, &size, &crc));
+    CHECK("file header: index 4 (files) accepted",
+          mt_parse_file_header("MTFILE 4 1 00000000", &idx, &size, &crc) &&
+          idx == 4);
     CHECK("file header: uppercase crc rejected",
           !mt_parse_file_header("MTFILE 1 1 DEADBEEF", &idx, &size, &crc));
     CHECK("file header: truncated crc rejected",
@@ -65,10 +69,53 @@ static void test_format_parse(void)
     CHECK("file header: negative size rejected",
           !mt_parse_file_header("MTFILE 1 -1 deadbeef", &idx, &size, &crc));
 
-    n = mt_format_hello(buf, sizeof(buf), NONCE);
+    n = mt_format_hello(buf, sizeof(buf), NONCE, 123456789012ull);
     CHECK("hello round trip",
           mt_parse_frame(buf, (size_t)n - 1, &f) && f.kind == MT_FRAME_HELLO &&
-          strcmp(f.nonce, NONCE) == 0 && f.version == MT_PROTOCOL_VERSION);
+          strcmp(f.nonce, NONCE) == 0 && f.version == MT_PROTOCOL_VERSION &&
+          f.free_bytes == 123456789012ull);
+    CHECK("a version 1 hello still parses (to be refused by version)",
+          mt_parse_frame("\x1eMT HELLO " NONCE " 1", 28, &f) &&
+          f.version == 1);
+    n = mt_format_data(buf, sizeof(buf), NONCE, 4096, 0x12345678);
+    CHECK("data round trip",
+          mt_parse_frame(buf, (size_t)n - 1, &f) && f.kind == MT_FRAME_DATA &&
+          f.size == 4096 && f.crc == 0x12345678 &&
+          strcmp(f.nonce, NONCE) == 0);
+    CHECK("data larger than a chunk rejected",
+          !mt_parse_frame("\x1eMT DATA " NONCE " 99999999 00000000", 45, &f));
+
+    MtEntry en = { .type = 'f', .mode = 0755, .size = 5, .crc = 0xabcdef01,
+                   .path_len = 7 }, en2;
+    n = mt_format_entry_header(buf, sizeof(buf), &en);
+    buf[n - 1] = '\0';
+    CHECK("entry header round trip",
+          mt_parse_entry_header(buf, &en2) && en2.type == 'f' &&
+          en2.mode == 0755 && en2.size == 5 && en2.crc == 0xabcdef01 &&
+          en2.path_len == 7);
+    CHECK("entry header: bad type, mode, directory with data rejected",
+          !mt_parse_entry_header("MTENTRY x 0755 0 00000000 1", &en2) &&
+          !mt_parse_entry_header("MTENTRY f 0855 0 00000000 1", &en2) &&
+          !mt_parse_entry_header("MTENTRY d 0755 3 00000000 1", &en2) &&
+          !mt_parse_entry_header("MTENTRY f 0755 0 00000000 0", &en2) &&
+          !mt_parse_entry_header("MTENTRY f 0755 0 00000000 99999", &en2));
+    CHECK("entry paths: safe ones accepted",
+          mt_entry_path_safe("a", 1) && mt_entry_path_safe("a/b.c/..d", 9) &&
+          mt_entry_path_safe("...", 3));
+    CHECK("entry paths: absolute, .., ., empty components, NUL rejected",
+          !mt_entry_path_safe("/a", 2) && !mt_entry_path_safe("..", 2) &&
+          !mt_entry_path_safe("a/../b", 6) && !mt_entry_path_safe("a/..", 4) &&
+          !mt_entry_path_safe("./a", 3) && !mt_entry_path_safe("a//b", 4) &&
+          !mt_entry_path_safe("a/", 2) && !mt_entry_path_safe("", 0) &&
+          !mt_entry_path_safe("a\0b", 3));
+    char argbuf[] = "\0a b\0\xc3\xbc\0";
+    char *av[4] = { 0 };
+    CHECK("arguments split at NULs, empty ones kept",
+          mt_split_args(argbuf, sizeof(argbuf) - 1, av, 4) == 3 &&
+          strcmp(av[0], "") == 0 && strcmp(av[1], "a b") == 0 &&
+          strcmp(av[2], "\xc3\xbc") == 0 && mt_split_args(argbuf, 0, av, 4) == 0);
+    CHECK("arguments without a final NUL rejected",
+          mt_split_args(argbuf, 3, NULL, 0) < 0);
     n = mt_format_ack(buf, sizeof(buf), 1, 77, 0x0badf00d);
     CHECK("ack round trip",
           mt_parse_frame(buf, (size_t)n - 1, &f) && f.kind == MT_FRAME_ACK &&
@@ -216,7 +263,7 @@ static gpointer fake_guest(gpointer data)
     if (g->garbage_first) {
         say(g->fd, "boot noise\r\n\x1eMT\n", 16);
     }
-    n = mt_format_hello(frame, sizeof(frame), nonce);
+    n = mt_format_hello(frame, sizeof(frame), nonce, 1 << 20);
     say(g->fd, frame, (gsize)n);
     for (unsigned i = 1; i <= 2; i++) {
         unsigned idx;
@@ -245,6 +292,20 @@ static gpointer fake_guest(gpointer data)
         return NULL;
     }
     say(g->fd, "Stop tracing\npartial", 20);
+    /* The spool: binary, holding what looks like frames, and split in
+     * two DATA frames. */
+    char fake[64];
+    gsize flen = (gsize)snprintf(fake, sizeof(fake), "out\x1eMT EXIT %s exit 0\n",
+                                 nonce);
+    fake[flen++] = '\0';
+    fake[flen++] = (char)0xff;
+    for (gsize half = 0; half < 2; half++) {
+        gsize from = half ? flen / 2 : 0, to = half ? flen : flen / 2;
+        n = mt_format_data(frame, sizeof(frame), nonce, to - from,
+                           mt_crc32(fake + from, to - from));
+        say(g->fd, frame, (gsize)n);
+        say(g->fd, fake + from, to - from);
+    }
     n = mt_format_exit(frame, sizeof(frame), nonce, FALSE, 7);
     if (g->trailer_split) {
         for (int i = 0; i < n; i++) {
@@ -267,6 +328,9 @@ static void test_fake_guest(gboolean garbage, gboolean split)
     GThread *th = g_thread_new("guest", fake_guest, &g);
     SerialChannel *ch = serial_channel_new(sv[0], NULL);
     gint64 dl = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    g_autofree char *spool = g_strdup("/tmp/mt-test-serial-spool.XXXXXX");
+    int spool_fd = g_mkstemp(spool);
+    serial_set_data_fd(ch, spool_fd);
     g_autofree char *big = g_malloc(300000);
     for (int i = 0; i < 300000; i++) {
         big[i] = (char)(i * 7);
@@ -291,6 +355,17 @@ static void test_fake_guest(gboolean garbage, gboolean split)
     CHECK(name, ok && g.files_received == 2 && !ex.signaled &&
           ex.code == 7 && n == 8 && memcmp(rest, "\npartial", 8) == 0 &&
           strcmp(before->str, garbage ? "boot noise\r\n\x1eMT\n" : "") == 0);
+    g_autofree char *data = NULL;
+    gsize dlen = 0;
+    g_file_get_contents(spool, &data, &dlen, NULL);
+    guint bad = 9;
+    CHECK("DATA frames: binary payload (frame look-alikes included) to the "
+          "data descriptor, not the transcript",
+          data && dlen == 36 + 2 && memcmp(data, "out\x1eMT EXIT ", 12) == 0 &&
+          (guchar)data[dlen - 1] == 0xff &&
+          serial_data_bytes(ch, &bad) == dlen && bad == 0);
+    close(spool_fd);
+    g_unlink(spool);
     g_thread_join(th);
     close(sv[1]);
     serial_channel_free(ch);

@@ -27,12 +27,14 @@ static void test_wrapper_host_timeout(void)
 {
     Options o = { .workload_path_on_host = "/h/w", .has_timeout = true,
                   .timeout = 4 };
-    g_autofree char *s = workload_script(&o, false);
+    g_autofree char *s = workload_script(&o, false, NULL);
+    /* The arguments are "$@", the output goes to the helper's spool. */
     const char *const order[] = {
         "#!/bin/sh\n", "echo '-----begin workload info-----'\n",
         "echo '-----end workload info-----'\n",
         "echo 'Ready to trace. Press enter to continue'\n", "read ",
-        "timeout 4.0 /tmp/executable2\n", "echo 'Stop tracing'\n", NULL,
+        "timeout 4.0 ./executable2 \"$@\" >&3 2>&3 3>&-\n",
+        "echo 'Stop tracing'\n", NULL,
     };
     check_order(s, order);
     printf("PASS: wrapper_host_timeout\n");
@@ -42,17 +44,21 @@ static void test_guest_path_quoted(void)
 {
     Options o = { .workload_path_on_guest = "/opt/my dir/w'x",
                   .has_timeout = true, .timeout = 0.5 };
-    g_autofree char *inner = workload_inner_command(&o, false);
+    g_autofree char *inner = workload_inner_command(&o, false, NULL);
     g_assert_cmpstr(inner, ==,
-                    "(cd '/opt/my dir' && timeout 0.5 '/opt/my dir/w'\\''x')");
+                    "timeout 0.5 '/opt/my dir/w'\\''x' \"$@\"");
     printf("PASS: guest_path_quoted\n");
 }
 
 static void test_native_uses_host_path(void)
 {
     Options o = { .workload_path_on_host = "/h/w" };
-    g_autofree char *inner = workload_inner_command(&o, true);
-    g_assert_cmpstr(inner, ==, "(cd '/h' && '/h/w')");
+    g_autofree char *inner = workload_inner_command(&o, true, NULL);
+    g_assert_cmpstr(inner, ==, "(cd '/h' && '/h/w' \"$@\")");
+    g_autofree char *in_work = workload_inner_command(&o, true, "/r/work");
+    g_assert_cmpstr(in_work, ==, "(cd '/r/work' && '/h/w' \"$@\")");
+    g_autofree char *script = workload_script(&o, true, NULL);
+    g_assert_null(strstr(script, ">&3"));   /* natively: the pipe itself */
     printf("PASS: native_uses_host_path\n");
 }
 
@@ -60,12 +66,12 @@ static void test_no_communications(void)
 {
     Options host = { .workload_path_on_host = "/h/w",
                      .dont_add_communications = true };
-    g_autofree char *a = workload_script(&host, false);
-    g_assert_cmpstr(a, ==, "#!/bin/sh\nexec /tmp/executable2\n");
+    g_autofree char *a = workload_script(&host, false, NULL);
+    g_assert_cmpstr(a, ==, "#!/bin/sh\nexec ./executable2 \"$@\" 3>&-\n");
     Options guest = { .workload_path_on_guest = "/bin/date",
                       .dont_add_communications = true };
-    g_autofree char *b = workload_script(&guest, false);
-    g_assert_cmpstr(b, ==, "#!/bin/sh\ncd '/bin' && exec '/bin/date'\n");
+    g_autofree char *b = workload_script(&guest, false, NULL);
+    g_assert_cmpstr(b, ==, "#!/bin/sh\nexec '/bin/date' \"$@\" 3>&-\n");
     g_assert_null(strstr(b, "Ready to trace"));
     printf("PASS: no_communications\n");
 }
