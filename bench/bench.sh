@@ -24,6 +24,11 @@
 #                 (a lean reader), gmbeoo16 and compact8 records
 #   full_lean_2v  full_lean on the 2-vCPU snapshot (--guest_num_of_vCPUs 2,
 #                 MTTCG): a ring per vCPU, one writer serving both
+# Real programs of the Debian guest (real_python: python3 -c running a
+# pure-Python loop; real_sqlite: sqlite3 :memory: with an insert+select
+# script; real_gzip: gzip -c of a 16 MiB file sent in with --copy_to_guest),
+# arguments after `--`, run native (the host's same program), untraced,
+# sweep_B16R10 (1:1024 into drain), full_drain and plugin.
 # The dense workload of issue 9 (dense_rmw: v[i] += v[i-1] ^ p, L1-resident)
 # runs untraced, stock, sweep_B16R10 (1:1024 into drain), full_drain (the
 # reader touches every record), full_lean and full_lean8: the "Issue 9"
@@ -79,6 +84,9 @@ if [ "$preset" = full ]; then
     other_configs=(native untraced full_drain B16R10 plugin)
     dense_pairs=2
     other_reps=2
+    real_workloads=(real_python real_sqlite real_gzip)
+    real_configs=(native untraced sweep_B16R10 full_drain plugin)
+    real_reps=3
     sweep_b0=(1 2 4 6 8 10)         # R values, B=0, mem_loop into drain
     sweep_b16=(2 4 6 8)             # R values, B=16 (R=10 is the B16R10 config)
     sweep_reps=2
@@ -95,6 +103,9 @@ else
     other_configs=(native untraced full_drain B16R10)
     dense_pairs=2
     other_reps=1
+    real_workloads=(real_python real_sqlite real_gzip)
+    real_configs=(native untraced sweep_B16R10 full_drain plugin)
+    real_reps=1
     sweep_b0=(2 6 10)
     sweep_b16=()
     sweep_reps=1
@@ -111,6 +122,8 @@ fi
 [ -n "${BENCH_OTHER_WORKLOADS+x}" ] && read -r -a other_workloads <<< "$BENCH_OTHER_WORKLOADS"
 [ -n "${BENCH_SWEEP+x}" ] && read -r -a sweep_b0 <<< "$BENCH_SWEEP" && sweep_b16=()
 [ -n "${BENCH_DENSE_PAIRS:-}" ] && dense_pairs=$BENCH_DENSE_PAIRS
+[ -n "${BENCH_REAL_WORKLOADS+x}" ] && read -r -a real_workloads <<< "$BENCH_REAL_WORKLOADS"
+[ -n "${BENCH_REAL_REPS:-}" ] && real_reps=$BENCH_REAL_REPS
 [ -n "${BENCH_TRIVIAL_REPS:-}" ] && trivial_reps=$BENCH_TRIVIAL_REPS && upload_reps=$BENCH_TRIVIAL_REPS
 
 say() { echo "bench: $*" >&2; }
@@ -158,6 +171,24 @@ if [ $have_cli = 1 ]; then
 fi
 
 # ------------------------------------------------------------ one run
+# The real programs' inputs: the same text on the host (native runs) and
+# in the guest, made once per bench run.
+real_python_src='s = 0
+for i in range(300000):
+    s += i * i % 7
+print(s)'
+real_sqlite_sql='CREATE TABLE t(a INTEGER, b INTEGER);
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000)
+INSERT INTO t SELECT x, x * 7919 % 20000 FROM c;
+SELECT count(*), sum(a), max(b) FROM t WHERE a % 7 = 3;'
+real_gzip_input="$work/input16m.txt"
+make_real_inputs() {
+    awk 'BEGIN { srand(7)
+        for (i = 0; i < 480000; i++)
+            printf "%010d %s memory_tracer %d\n", int(rand() * 2147483647),
+                   (rand() < 0.5 ? "alpha" : "omega"), i }' |
+        head -c 16777216 > "$real_gzip_input"
+}
 # Workload -> host path and whether it prints its own markers.
 workload_path() {
     case $1 in
@@ -206,8 +237,16 @@ run_one() {
     local w=$1 cfg=$2 rep=$3 path exe="$mt" args=() tool="" drain_pid="" r
     local envs=()
     r="$work/run-$w-$cfg-$rep"
+    local wargs=()
     if [ "$w" = guest_date ]; then
         args=(--workload_path_on_guest /bin/date)
+    elif [ "$w" = real_python ]; then
+        args=(--workload_path_on_guest /usr/bin/python3); wargs=(-c "$real_python_src")
+    elif [ "$w" = real_sqlite ]; then
+        args=(--workload_path_on_guest /usr/bin/sqlite3); wargs=(:memory: "$real_sqlite_sql")
+    elif [ "$w" = real_gzip ]; then
+        args=(--workload_path_on_guest /usr/bin/gzip --copy_to_guest "$real_gzip_input")
+        wargs=(-c "$(basename "$real_gzip_input")")
     else
         path=$(workload_path "$w")
         args=(--workload_path_on_host "$path")
@@ -249,6 +288,7 @@ run_one() {
         libmem)     exe="$out/variants/libmem/bin/memory_tracer"; args+=(--dont_trace) ;;
         *)          say "unknown config $cfg"; return 1 ;;
     esac
+    [ ${#wargs[@]} -gt 0 ] && args+=(-- "${wargs[@]}")
     echo "${envs[*]}${envs[*]:+ }$exe ${args[*]}" > "$r.cmd"
     local t0 t1 rc pid
     t0=$(now_ms)
@@ -359,6 +399,12 @@ if [ $have_cli = 1 ]; then
         if [ "$rep" -le "$other_reps" ]; then
             for w in "${other_workloads[@]}"; do
                 for c in "${other_configs[@]}"; do run_one "$w" "$c" "$rep"; done
+            done
+        fi
+        if [ "$rep" -le "$real_reps" ]; then
+            [ -s "$real_gzip_input" ] || make_real_inputs
+            for w in ${real_workloads[@]+"${real_workloads[@]}"}; do
+                for c in "${real_configs[@]}"; do run_one "$w" "$c" "$rep"; done
             done
         fi
         if [ "$rep" -le "$sweep_reps" ]; then
@@ -666,6 +712,12 @@ mkdir -p "$results_dir"
         echo "## $w"
         echo
         table "$w" "${other_configs[@]}"
+        echo
+    done
+    for w in ${real_workloads[@]+"${real_workloads[@]}"}; do
+        echo "## $w (a real program of the Debian guest)"
+        echo
+        table "$w" "${real_configs[@]}"
         echo
     done
     echo "## Sampling: traced/untraced against the sampling ratio (mem_loop)"
