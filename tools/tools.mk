@@ -20,6 +20,14 @@ $(BIN)/gmbeoo_heatmap: tools/gmbeoo_heatmap.c include/gmbeoo/record.h $(LIBMT)
 	$(CC) $(TOOL_CFLAGS) $(CAIRO_CFLAGS) -o $@ $< $(LIBMT) $(LIBMT_LIBS) \
 		$(CAIRO_LIBS) -lm
 
+# The analyses' simulation cores, each file included without its I/O half
+# (GMBEOO_CORE_ONLY) and checked against hand-computed traces.
+ANALYSES := gmbeoo_cachesim gmbeoo_reuse gmbeoo_wss
+$(BUILD)/tests/unit/test_analyses: tests/unit/test_analyses.c tests/unit/check.h \
+		$(addprefix tools/,$(addsuffix .c,$(ANALYSES))) include/gmbeoo/record.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -Iinclude $(GLIB_CFLAGS) -o $@ $< $(GLIB_LIBS)
+
 # Toy workloads (ORIGINAL_BEHAVIOUR §10).  The .c ones are built by the
 # static musl pattern rule of guest/guest.mk; scripts are copied.
 TEST_WORKLOAD_PROGS := simple_user_memory_intensive_workload \
