@@ -27,10 +27,10 @@ $(BUILD)/tests/workloads/gmbeoo_fault_stride_workload: tests/workloads/gmbeoo_fa
 	$(MUSL_CC) $(GUEST_CFLAGS) $(TEST_WORKLOAD_BASE) -DFAULT_STRIDE -o $@ $<
 
 # Not a test itself: it lives outside the test group directories.
-$(BUILD)/tests/gmbeoo/gmbeoo_count: tests/guest/gmbeoo_count.c include/gmbeoo/record.h \
-		$(LIBMT) | deps
+$(BUILD)/tests/gmbeoo/gmbeoo_count: tests/guest/gmbeoo_count.c $(GMBEOO_HEADERS) \
+		$(LIBGMBEOO_A) | deps
 	@mkdir -p $(@D)
-	$(CC) $(LIB_CFLAGS) -o $@ $< $(LIBMT) $(LIBMT_LIBS)
+	$(CC) $(LIB_CFLAGS) -o $@ $< $(LIBGMBEOO_A) $(GMBEOO_LIBS)
 
 CHECK_DEPS += $(GMBEOO_WORKLOADS) $(BUILD)/tests/gmbeoo/gmbeoo_count
 

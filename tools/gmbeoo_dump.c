@@ -29,9 +29,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gmbeoo/record.h"
+#include "gmbeoo/gmbeoo.h"
 #include "msg.h"
-#include "record_stream.h"
 
 static gboolean opt_csv, opt_summary, opt_din;
 static gint64 opt_limit = -1;
@@ -145,31 +144,56 @@ static void count_access(Dump *d, const GmbeooAccess *a)
     }
 }
 
-static bool on_block(const RecordBlock *b, void *opaque)
+/* Access @i of @b, decoded into record.h's one struct. */
+static void access_at(const GmbeooBatch *b, size_t i, GmbeooAccess *a)
 {
-    Dump *d = opaque;
-    for (gsize i = 0; i < b->count; i++) {
+    *a = (GmbeooAccess){
+        .vaddr = b->vaddr[i],
+        .paddr = b->paddr ? b->paddr[i] : GMBEOO_NO_PADDR,
+        .pc = b->pc ? b->pc[i] : 0,
+        .cr3 = b->cr3 ? b->cr3[i] : 0,
+        .info = b->info[i],
+        .vcpu = b->vcpu ? b->vcpu[i] : 0,
+        .valid = true,
+    };
+}
+
+static void drop_marker(Dump *d, const GmbeooDrop *m)
+{
+    d->markers++;
+    d->dropped += m->dropped;
+    if (opt_summary) {
+        return;
+    }
+    if (opt_csv || opt_din) {
+        error_msg("%" G_GUINT64_FORMAT " records dropped before record %"
+                  G_GUINT64_FORMAT, (guint64)m->dropped, (guint64)m->index);
+    } else {
+        g_string_append_printf(d->out, "dropped %" G_GUINT64_FORMAT
+                               " records\n", (guint64)m->dropped);
+    }
+}
+
+/* One batch, accesses and markers in stream order; false at the limit. */
+static bool on_batch(Dump *d, const GmbeooBatch *b)
+{
+    size_t m = 0;
+    for (size_t i = 0; i <= b->count; i++) {
+        /* The markers that came before access i. */
+        for (; m < b->ndrops && b->drops[m].before == i; m++) {
+            if (opt_limit >= 0 && d->done >= (guint64)opt_limit) {
+                return false;
+            }
+            drop_marker(d, &b->drops[m]);
+        }
+        if (i == b->count) {
+            break;
+        }
         if (opt_limit >= 0 && d->done >= (guint64)opt_limit) {
             return false;
         }
         GmbeooAccess a;
-        gmbeoo_decode_any(&a, b->format, b->data + i * b->record_size);
-        if (!a.valid) {
-            d->markers++;
-            d->dropped += a.dropped;
-            if (opt_summary) {
-                continue;
-            }
-            if (opt_csv || opt_din) {
-                error_msg("%" G_GUINT64_FORMAT " records dropped before "
-                          "record %" G_GUINT64_FORMAT, a.dropped,
-                          b->first_index + i);
-            } else {
-                g_string_append_printf(d->out, "dropped %" G_GUINT64_FORMAT
-                                       " records\n", a.dropped);
-            }
-            continue;
-        }
+        access_at(b, i, &a);
         if (d->filter_cr3 && a.cr3 != d->cr3) {
             continue;
         }
@@ -184,7 +208,7 @@ static bool on_block(const RecordBlock *b, void *opaque)
     return true;
 }
 
-static void print_summary(Dump *d, RecordStream *rs, gsize trailing)
+static void print_summary(Dump *d, GmbeooSource *src, gsize trailing)
 {
     printf("records: %" G_GUINT64_FORMAT "\n", d->done);
     printf("load: %" G_GUINT64_FORMAT "\n", d->by_kind[0]);
@@ -221,15 +245,18 @@ static void print_summary(Dump *d, RecordStream *rs, gsize trailing)
     if (trailing) {
         printf("trailing_bytes: %" G_GSIZE_FORMAT "\n", trailing);
     }
-    const TraceMeta *m = record_stream_meta(rs);
-    if (m || d->format != GMBEOO_FORMAT_GMBEOO16) {
+    bool trace_file = gmbeoo_kind(src) == GMBEOO_SOURCE_TRACE_FILE;
+    const GmbeooMeta *m = gmbeoo_meta(src);
+    if (trace_file || d->format != GMBEOO_FORMAT_GMBEOO16) {
         printf("record_format: %s\n", gmbeoo_format_name(d->format));
     }
-    if (m) {
+    if (trace_file) {
         printf("source: trace file\n");
-        printf("log_of_GMBE_block_len: %u\n", m->block_len_log);
-        printf("log_of_GMBE_tracing_ratio: %u\n", m->tracing_ratio_log);
-        printf("trace_only_CPL3_code_GMBE: %s\n", m->cpl3_only ? "yes" : "no");
+        printf("log_of_GMBE_block_len: %d\n", m->log_of_GMBE_block_len);
+        printf("log_of_GMBE_tracing_ratio: %d\n",
+               m->log_of_GMBE_tracing_ratio);
+        printf("trace_only_CPL3_code_GMBE: %s\n",
+               m->trace_only_CPL3_code_GMBE == 1 ? "yes" : "no");
         printf("guest_image: %s\n", m->guest_image ? m->guest_image : "");
         printf("snapshot: %s\n", m->snapshot ? m->snapshot : "");
         printf("workload: %s\n", m->workload ? m->workload : "");
@@ -269,52 +296,62 @@ int main(int argc, char **argv)
         d.cr3 &= ~UINT64_C(0xfff);     /* the PCID bits are not recorded */
         d.filter_cr3 = true;
     }
-    GmbeooRecordFormat fallback;
-    if (!record_format_choose(opt_format, &fallback, &err)) {
-        error_msg("%s", err->message);
+    int fallback = gmbeoo_format_resolve(opt_format);
+    if (fallback < 0) {
+        error_msg("%s%s", opt_format && *opt_format ? "--format: " : "",
+                  gmbeoo_errmsg());
         return 2;
     }
     const char *path = argc == 2 ? argv[1] : "-";
-    RecordStream *rs = record_stream_open(path, fallback, &err);
-    if (!rs || !record_stream_detect(rs, &err)) {
-        error_msg("%s", err->message);
-        record_stream_free(rs);
+    GmbeooSource *src = gmbeoo_open(path, fallback);
+    GmbeooBatch b;
+    /* The first batch: the source's kind and format are known after it. */
+    int r = src ? gmbeoo_next(src, &b) : GMBEOO_ERROR;
+    if (r == GMBEOO_ERROR && (!src || gmbeoo_kind(src) == GMBEOO_SOURCE_UNKNOWN)) {
+        error_msg("%s", gmbeoo_errmsg());
+        gmbeoo_close(src);
         return 1;
     }
-    d.format = record_stream_format(rs);
-    const TraceMeta *m = record_stream_meta(rs);
-    if (m && opt_format && (int)m->format != gmbeoo_format_from_name(opt_format)) {
+    const GmbeooMeta *m = gmbeoo_meta(src);
+    d.format = m->format;
+    bool trace_file = gmbeoo_kind(src) == GMBEOO_SOURCE_TRACE_FILE;
+    if (trace_file && opt_format &&
+        (int)m->format != gmbeoo_format_from_name(opt_format)) {
         error_msg("--format %s, but %s is a trace file of %s records",
                   opt_format, path, gmbeoo_format_name(m->format));
-        record_stream_free(rs);
+        gmbeoo_close(src);
         return 2;
     }
     if (d.filter_cr3 && d.format != GMBEOO_FORMAT_EXTENDED32) {
         error_msg("--cr3 needs extended32 records (the only format that "
                   "records the address space), but %s has %s records", path,
                   gmbeoo_format_name(d.format));
-        record_stream_free(rs);
+        gmbeoo_close(src);
         return 2;
     }
     d.out = g_string_sized_new(1 << 16);
     if (opt_csv) {
         csv_header(&d);
     }
-    record_stream_set_callback(rs, on_block, &d);
-    bool ok = record_stream_run(rs, &err);
+    while (r == GMBEOO_BATCH && on_batch(&d, &b)) {
+        r = gmbeoo_next(src, &b);
+    }
+    bool ok = r != GMBEOO_ERROR;
     flush_out(&d, true);
     bool limited = opt_limit >= 0 && d.done >= (guint64)opt_limit;
-    gsize trailing = limited ? 0 : record_stream_leftover(rs);
+    GmbeooStats st;
+    gmbeoo_stats(src, &st);
+    gsize trailing = limited ? 0 : st.partial_bytes;
     if (ok && opt_summary) {
-        print_summary(&d, rs, trailing);
+        print_summary(&d, src, trailing);
     } else if (ok && trailing) {
         error_msg("%" G_GSIZE_FORMAT " trailing bytes (an incomplete record) "
                   "ignored", trailing);
     }
     if (!ok) {
-        error_msg("%s", err->message);
+        error_msg("%s", gmbeoo_errmsg());
     }
-    record_stream_free(rs);
+    gmbeoo_close(src);
     g_string_free(d.out, TRUE);
     g_hash_table_destroy(d.cr3s);
     if (fflush(stdout) != 0) {

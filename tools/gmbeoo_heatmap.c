@@ -15,16 +15,15 @@
  */
 #include <cairo.h>
 #include <errno.h>
-#include <glib.h>
+#include <gio/gio.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "gmbeoo/record.h"
+#include "gmbeoo/gmbeoo.h"
 #include "msg.h"
-#include "record_stream.h"
 
 static char *opt_out, *opt_format;
 static gint opt_rows = 256, opt_cols = 640, opt_width = 1400,
@@ -64,52 +63,43 @@ typedef struct Map {
     guint64 max_load, max_store;
 } Map;
 
-static bool keep(const GmbeooAccess *a)
+static bool keep(uint8_t info)
 {
-    return a->valid && (opt_cpl < 0 || gmbeoo_cpl(a->info) == (unsigned)opt_cpl);
+    return opt_cpl < 0 || gmbeoo_cpl(info) == (unsigned)opt_cpl;
 }
 
-static bool collect_pages(const RecordBlock *b, void *opaque)
+static void collect_pages(Map *m, const GmbeooBatch *b)
 {
-    Map *m = opaque;
+    m->markers_seen += b->ndrops;
     for (gsize i = 0; i < b->count; i++) {
-        GmbeooAccess a;
-        gmbeoo_decode_any(&a, b->format, b->data + i * b->record_size);
-        if (!a.valid) {
-            m->markers_seen++;
-        }
-        if (keep(&a)) {
-            g_hash_table_add(m->pages, GSIZE_TO_POINTER(a.vaddr >> m->page_shift));
+        if (keep(b->info[i])) {
+            g_hash_table_add(m->pages,
+                             GSIZE_TO_POINTER(b->vaddr[i] >> m->page_shift));
             m->records++;
         }
     }
-    return true;
 }
 
-static bool count_cells(const RecordBlock *b, void *opaque)
+static void count_cells(Map *m, const GmbeooBatch *b)
 {
-    Map *m = opaque;
     for (gsize i = 0; i < b->count; i++) {
-        GmbeooAccess a;
-        gmbeoo_decode_any(&a, b->format, b->data + i * b->record_size);
-        if (!keep(&a)) {
+        if (!keep(b->info[i])) {
             continue;
         }
         gsize row1 = GPOINTER_TO_SIZE(g_hash_table_lookup(
-            m->pages, GSIZE_TO_POINTER(a.vaddr >> m->page_shift)));
+            m->pages, GSIZE_TO_POINTER(b->vaddr[i] >> m->page_shift)));
         if (row1 == 0 || m->index >= m->records) {
             continue;           /* the file changed between the passes */
         }
         int col = (int)(m->index * (guint64)m->cols / m->records);
         m->index++;
         gsize cell = (row1 - 1) * (gsize)m->cols + (gsize)col;
-        if (gmbeoo_is_store(a.info)) {
+        if (gmbeoo_is_store(b->info[i])) {
             m->max_store = MAX(m->max_store, ++m->store[cell]);
         } else {
             m->max_load = MAX(m->max_load, ++m->load[cell]);
         }
     }
-    return true;
 }
 
 static gint cmp_u64(gconstpointer a, gconstpointer b)
@@ -340,9 +330,9 @@ static bool draw(const Map *m, const char *trace, GmbeooRecordFormat format,
     return true;
 }
 
-static bool pass(const char *path, GmbeooRecordFormat fallback,
-                 RecordBlockFunc fn, Map *m, GmbeooRecordFormat *format,
-                 GError **err)
+static bool pass(const char *path, int fallback,
+                 void (*fn)(Map *, const GmbeooBatch *), Map *m,
+                 GmbeooRecordFormat *format, GError **err)
 {
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
@@ -352,15 +342,21 @@ static bool pass(const char *path, GmbeooRecordFormat fallback,
                     "--trace_file_path)", path);
         return false;
     }
-    RecordStream *rs = record_stream_open(path, fallback, err);
-    if (!rs) {
-        return false;
+    GmbeooSource *src = gmbeoo_open(path, fallback);
+    GmbeooBatch b;
+    int r = src ? GMBEOO_BATCH : GMBEOO_ERROR;
+    while (r == GMBEOO_BATCH && (r = gmbeoo_next(src, &b)) == GMBEOO_BATCH) {
+        fn(m, &b);
     }
-    record_stream_set_callback(rs, fn, m);
-    bool ok = record_stream_run(rs, err);
-    *format = record_stream_format(rs);
-    record_stream_free(rs);
-    return ok;
+    if (r == GMBEOO_ERROR) {
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "%s",
+                    gmbeoo_errmsg());
+    }
+    if (src) {
+        *format = gmbeoo_meta(src)->format;
+    }
+    gmbeoo_close(src);
+    return r != GMBEOO_ERROR;
 }
 
 int main(int argc, char **argv)
@@ -384,9 +380,11 @@ int main(int argc, char **argv)
                   "positive, --width >= 400, --height >= 300, --cpl 0 or 3");
         return 2;
     }
-    GmbeooRecordFormat fallback, format;
-    if (!record_format_choose(opt_format, &fallback, &err)) {
-        error_msg("%s", err->message);
+    GmbeooRecordFormat format = GMBEOO_FORMAT_GMBEOO16;
+    int fallback = gmbeoo_format_resolve(opt_format);
+    if (fallback < 0) {
+        error_msg("%s%s", opt_format && *opt_format ? "--format: " : "",
+                  gmbeoo_errmsg());
         return 2;
     }
     Map m = { .page_shift = (unsigned)__builtin_ctzll((guint64)opt_page),

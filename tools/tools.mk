@@ -8,17 +8,18 @@ TOOL_CFLAGS = $(CFLAGS) $(WARN) -Iinclude -Ilib $(LIBMT_CFLAGS)
 CAIRO_CFLAGS = $(call pkg_config,CAIRO_CFLAGS,--cflags cairo)
 CAIRO_LIBS = $(call pkg_config,CAIRO_LIBS,--libs cairo)
 
-# Each is one file and links the library's objects it uses (lib/msg.c,
-# lib/record_stream.c: the one reader loop) and no more.
+# Each is one file on libgmbeoo (its static archive, so the installed
+# tools need no library path), plus lib/msg.c for their messages.
 $(BIN)/simple_analysis $(BIN)/gmbeoo_dump: $(BIN)/%: tools/%.c \
-		include/gmbeoo/record.h $(LIBMT)
+		$(GMBEOO_HEADERS) $(LIBGMBEOO_A) $(LIBMT)
 	@mkdir -p $(@D)
-	$(CC) $(TOOL_CFLAGS) -o $@ $< $(LIBMT) $(LIBMT_LIBS)
+	$(CC) $(TOOL_CFLAGS) -o $@ $< $(LIBGMBEOO_A) $(LIBMT) $(LIBMT_LIBS) \
+		$(GMBEOO_LIBS)
 
-$(BIN)/gmbeoo_heatmap: tools/gmbeoo_heatmap.c include/gmbeoo/record.h $(LIBMT)
+$(BIN)/gmbeoo_heatmap: tools/gmbeoo_heatmap.c $(GMBEOO_HEADERS) $(LIBGMBEOO_A) $(LIBMT)
 	@mkdir -p $(@D)
-	$(CC) $(TOOL_CFLAGS) $(CAIRO_CFLAGS) -o $@ $< $(LIBMT) $(LIBMT_LIBS) \
-		$(CAIRO_LIBS) -lm
+	$(CC) $(TOOL_CFLAGS) $(CAIRO_CFLAGS) -o $@ $< $(LIBGMBEOO_A) $(LIBMT) \
+		$(LIBMT_LIBS) $(GMBEOO_LIBS) $(CAIRO_LIBS) -lm
 
 # The analyses' simulation cores, each file included without its I/O half
 # (GMBEOO_CORE_ONLY) and checked against hand-computed traces.
@@ -38,7 +39,7 @@ TEST_WORKLOADS := $(addprefix $(BUILD)/tests/workloads/,$(TEST_WORKLOAD_PROGS) \
 	$(TEST_WORKLOAD_SCRIPTS))
 
 .PHONY: tools install-tools
-tools: $(TOOLS) $(TEST_WORKLOADS)
+tools: libgmbeoo $(TOOLS) $(TEST_WORKLOADS)
 
 install: install-tools
 install-tools: $(TOOLS)

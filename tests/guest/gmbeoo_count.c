@@ -44,7 +44,7 @@
 #include <unistd.h>
 
 #include "gmbeoo/record.h"
-#include "record_stream.h"
+#include "gmbeoo/gmbeoo.h"
 
 #define MAX_DELTAS 16
 #define MAX_RANGE (64u << 20)
@@ -185,24 +185,22 @@ typedef struct Counting {
     int fast;
 } Counting;
 
-/* Count a block; at stall_after records, stop reading. */
-static bool count_block(const RecordBlock *b, void *opaque)
+/* Count a batch's records as they came (its raw[]: markers included, in
+ * stream order), at most up to stall_after records. */
+static void count_batch(const Counting *c, const GmbeooBatch *b)
 {
-    const Counting *c = opaque;
-    size_t n = b->count;
-    bool more = true;
+    size_t n = b->count + b->ndrops;
+    const uint8_t *raw = b->raw;
     if (records + n >= c->stall_after) {
         n = (size_t)(c->stall_after - records);
-        more = false;
     }
     if (c->fast && b->format == GMBEOO_FORMAT_GMBEOO16) {
-        records_fast(b->data, n);
+        records_fast(raw, n);
     } else {
         for (size_t i = 0; i < n; i++) {
-            record(b->format, b->data + i * b->record_size);
+            record(b->format, raw + i * b->record_size);
         }
     }
-    return more;
 }
 
 static int cmp_delta(const void *a, const void *b)
@@ -328,37 +326,37 @@ int main(int argc, char **argv)
         report(0, 0);
         return 1;
     }
-    /* The shared reader loop (lib/record_stream.c). */
-    GmbeooRecordFormat format;
-    GError *ferr = NULL;
-    if (!record_format_choose(NULL, &format, &ferr) ||
-        format == GMBEOO_FORMAT_EXTENDED32) {
+    /* The shared reader loop (libgmbeoo). */
+    int format = gmbeoo_format_resolve(NULL);
+    if (format < 0 || format == GMBEOO_FORMAT_EXTENDED32) {
         fprintf(stderr, "gmbeoo_count: %s\n",
-                ferr ? ferr->message : "extended32 is not supported");
+                format < 0 ? gmbeoo_errmsg() : "extended32 is not supported");
         return 2;
     }
-    RecordStream *rs = record_stream_new_fd(fd, true, argv[1], format);
+    GmbeooSource *src = gmbeoo_open_fd(fd, format, GMBEOO_OPEN_OWN_FD,
+                                       argv[1]);
     Counting c = { .stall_after = stall_after, .fast = fast };
-    record_stream_set_callback(rs, count_block, &c);
     int eof = 0;
     while (!got_usr1) {
         if (records >= stall_after) {
             wait_usr1();
             break;
         }
-        GError *err = NULL;
-        RecordStreamStatus st = record_stream_pump(rs, &err);
-        if (st == RECORD_STREAM_EOF) {
+        GmbeooBatch b;
+        int r = gmbeoo_next(src, &b);   /* AGAIN: a signal came */
+        if (r == GMBEOO_BATCH) {
+            count_batch(&c, &b);
+        } else if (r == GMBEOO_END) {
             eof = 1;
             break;
-        }
-        if (st == RECORD_STREAM_ERROR) {
-            fprintf(stderr, "gmbeoo_count: %s\n", err->message);
-            g_error_free(err);
+        } else if (r == GMBEOO_ERROR) {
+            fprintf(stderr, "gmbeoo_count: %s\n", gmbeoo_errmsg());
             break;
         }
     }
-    size_t have = record_stream_leftover(rs);
+    GmbeooStats st;
+    gmbeoo_stats(src, &st);
+    size_t have = st.partial_bytes;
     wait_usr1();
     report(eof, have);
     return 0;
