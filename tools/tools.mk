@@ -21,9 +21,17 @@ $(BIN)/gmbeoo_heatmap: tools/gmbeoo_heatmap.c $(GMBEOO_HEADERS) $(LIBGMBEOO_A) $
 	$(CC) $(TOOL_CFLAGS) $(CAIRO_CFLAGS) -o $@ $< $(LIBGMBEOO_A) $(LIBMT) \
 		$(LIBMT_LIBS) $(GMBEOO_LIBS) $(CAIRO_LIBS) -lm
 
-# The analyses' simulation cores, each file included without its I/O half
-# (GMBEOO_CORE_ONLY) and checked against hand-computed traces.
+# The ready-made analyses (issue 21): one file each on libgmbeoo, GLib
+# for options and cairo for --plot.
 ANALYSES := gmbeoo_cachesim gmbeoo_reuse gmbeoo_wss
+TOOLS += $(addprefix $(BIN)/,$(ANALYSES))
+$(addprefix $(BIN)/,$(ANALYSES)): $(BIN)/%: tools/%.c $(GMBEOO_HEADERS) $(LIBGMBEOO_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -Iinclude $(GLIB_CFLAGS) $(CAIRO_CFLAGS) -o $@ $< \
+		$(LIBGMBEOO_A) $(GMBEOO_LIBS) $(GLIB_LIBS) $(CAIRO_LIBS) -lm
+
+# Their simulation cores, each file included without its I/O half
+# (GMBEOO_CORE_ONLY) and checked against hand-computed traces.
 $(BUILD)/tests/unit/test_analyses: tests/unit/test_analyses.c tests/unit/check.h \
 		$(addprefix tools/,$(addsuffix .c,$(ANALYSES))) include/gmbeoo/record.h
 	@mkdir -p $(@D)
