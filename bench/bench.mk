@@ -92,3 +92,11 @@ $(BENCH_WL)/$(1)/busybox_%.sh: bench/workloads/busybox_tool.sh bench/bench.mk
 	chmod 0755 $$@.tmp && mv $$@.tmp $$@
 endef
 $(foreach p,$(BENCH_PRESETS),$(eval $(call BENCH_PRESET_RULES,$(p))))
+
+# Which batch layout libgmbeoo hands out (include/gmbeoo/gmbeoo.h, "Batches"):
+# run build/bench/batch_layout [FORMAT] by hand; not part of bench.sh.
+$(BENCH_OUT)/batch_layout: bench/batch_layout.c include/gmbeoo/record.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+bench-tools: $(BENCH_OUT)/batch_layout

@@ -19,7 +19,8 @@ CHECK_DEPS += $(ROBUSTNESS_HELPERS)
 ASAN_BUILD := $(TOP)/build/asan
 ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
-ASAN_UNIT_TESTS := test_record test_serial test_qmp test_guestconf test_workload_script
+ASAN_UNIT_TESTS := test_record test_serial test_qmp test_guestconf test_workload_script \
+	test_libgmbeoo
 .PHONY: check-asan
 check-asan: all $(CHECK_DEPS)
 	$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS="$(ASAN_CFLAGS)" \

@@ -98,13 +98,28 @@ bool start_analysis_tool(Session *s, GError **err)
     }
     g_auto(GStrv) tokens = workload_info_tokens(s->result.workload_info);
     debug_msg("starting the analysis tool %s", s->o->analysis_tool_path);
-    /* The record format, in the tool's environment only. */
-    g_setenv("GMBEOO_RECORD_FORMAT",
-             gmbeoo_format_name((GmbeooRecordFormat)s->o->record_format),
-             TRUE);
+    /* The run's settings, in the tool's environment only (libgmbeoo's
+     * gmbeoo_meta() reads them; the format was the first and the original
+     * tools' only one). */
+    g_autofree char *b = g_strdup_printf("%ld", s->o->log_of_block_len);
+    g_autofree char *r = g_strdup_printf("%ld", s->o->log_of_tracing_ratio);
+    g_autofree char *v = g_strdup_printf("%ld", s->o->num_vcpus);
+    const char *env[][2] = {
+        { "GMBEOO_RECORD_FORMAT",
+          gmbeoo_format_name((GmbeooRecordFormat)s->o->record_format) },
+        { "GMBEOO_LOG_OF_GMBE_BLOCK_LEN", b },
+        { "GMBEOO_LOG_OF_GMBE_TRACING_RATIO", r },
+        { "GMBEOO_TRACE_ONLY_CPL3_CODE_GMBE", s->o->trace_only_cpl3 ? "1" : "0" },
+        { "GMBEOO_GUEST_NUM_OF_VCPUS", v },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(env); i++) {
+        g_setenv(env[i][0], env[i][1], TRUE);
+    }
     bool started = analysis_start(&s->tool, s->o->analysis_tool_path,
                                   s->fifo_path, tokens, err);
-    g_unsetenv("GMBEOO_RECORD_FORMAT");
+    for (gsize i = 0; i < G_N_ELEMENTS(env); i++) {
+        g_unsetenv(env[i][0]);
+    }
     if (!started) {
         return false;
     }

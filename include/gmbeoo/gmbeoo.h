@@ -27,11 +27,13 @@
  * Build with `cc tool.c $(pkg-config --cflags --libs gmbeoo)`.
  *
  * Stability: the library's soname is libgmbeoo.so.1; within it, every
- * function here keeps its signature and meaning, symbols are versioned
- * (GMBEOO_1.0, ...), structs the library hands out (GmbeooBatch,
- * GmbeooMeta, GmbeooStats) only grow at their end, and the library never
- * reads a caller-allocated struct beyond the fields of the version the
- * caller was built against.  The record layouts (record.h) are fixed: they
+ * function here keeps its signature and meaning, and symbols are versioned
+ * (GMBEOO_1.0, ...: lib/gmbeoo/libgmbeoo.map).  GmbeooMeta is the
+ * library's (you get a pointer) and only grows at its end.  GmbeooBatch and
+ * GmbeooStats are filled in your memory: their layout is fixed for
+ * GMBEOO_1.0, and a larger one would come with a new symbol version of
+ * gmbeoo_next()/gmbeoo_stats(), so a program built against 1.0 keeps
+ * getting the 1.0 layout.  The record layouts (record.h) are fixed: they
  * are the original tool's.  Nothing here needs GLib.
  *
  * Errors: a call that fails returns NULL or a negative value and leaves a
@@ -44,13 +46,16 @@
  * with read(): a FIFO, a pipe, a regular file.  A later transport (the
  * per-vCPU rings of a run, mapped and read in place, issue 20) goes behind
  * the same calls: gmbeoo_tool_start() will take it when memory_tracer hands
- * it over (through the environment it gives the tool) and the FIFO
- * otherwise, gmbeoo_open() will recognise its path, gmbeoo_next() returns
- * the same batches (GmbeooBatch.raw then points into the ring, valid until
- * the next call, as it points into the read buffer now), and
- * GmbeooStats/GmbeooMeta grow fields at their end.  A caller that uses
- * only these calls needs no change; gmbeoo_fd() is the one call tied to a
- * descriptor and returns -1 for a source that has none.
+ * it over (through the environment it gives the tool, as it gives the
+ * run's settings now) and the FIFO otherwise; gmbeoo_next() returns the
+ * same batches (GmbeooBatch.raw then points into the ring, valid until the
+ * next call, as it points into the read buffer now; a record that
+ * straddles the ring's wrap is copied out), and GmbeooSource stays opaque,
+ * so its insides can be a ring as well as a descriptor.  A new kind
+ * (GmbeooSourceKind) and a per-vCPU field in GmbeooMeta are additions.  A
+ * caller that uses only these calls needs no change; gmbeoo_fd() is the
+ * one call tied to a descriptor and will return -1 (or a descriptor to
+ * poll for "records ready") for a ring source.
  */
 #ifndef GMBEOO_GMBEOO_H
 #define GMBEOO_GMBEOO_H
@@ -261,9 +266,12 @@ const GmbeooMeta *gmbeoo_meta(GmbeooSource *src);
  * without waiting for its writer.  @format: GMBEOO_FORMAT_AUTO (memory_tracer
  * says which in the environment) or the format to assume.  @flags: 0.
  *
- * On a usage error (no argv[1]) it prints a usage line; on a failure a
- * message: both on stderr, and it returns NULL (exit with status 2 or 1).
- * The info tokens are gmbeoo_meta()->info.
+ * On a usage error (no argv[1]) or an unknown format it prints why on
+ * stderr and returns NULL with errno EINVAL (exit with status 2); on
+ * another failure (the FIFO cannot be opened) likewise with that errno
+ * (exit 1).  The info tokens are gmbeoo_meta()->info; the run's settings
+ * gmbeoo_meta()'s other fields.  The source ends (gmbeoo_next()) as said
+ * there.
  */
 GmbeooSource *gmbeoo_tool_start(int argc, char **argv, int format,
                                 unsigned flags);
@@ -273,7 +281,8 @@ GmbeooSource *gmbeoo_tool_start(int argc, char **argv, int format,
  * come yet, print "-----begin analysis output-----", call @body(stdout,
  * @arg), print "-----end analysis output-----", flush.  Returns 0 when the
  * block was printed, 1 when SIGTERM or SIGINT came first (nothing is
- * printed), -1 if stdout failed.  Then close the source and exit.
+ * printed), -1 if stdout failed.  Then close the source and exit.  On a
+ * source not from gmbeoo_tool_start() it prints at once.
  */
 int gmbeoo_tool_report(GmbeooSource *src,
                        void (*body)(FILE *out, void *arg), void *arg);

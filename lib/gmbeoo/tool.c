@@ -46,11 +46,12 @@ static int env_int(const char *name)
 }
 
 /* What memory_tracer says about the run (tracer/run_trace.c). */
-static void meta_from_environment(GmbeooSource *src, int argc, char **argv)
+static void meta_from_environment(GmbeooSource *src, int argc, char **argv,
+                                  bool auto_format)
 {
     GmbeooMeta *m = &src->meta;
     const char *f = getenv("GMBEOO_RECORD_FORMAT");
-    m->format_known = f && *f;
+    m->format_known = auto_format && f && *f;
     m->log_of_GMBE_block_len = env_int("GMBEOO_LOG_OF_GMBE_BLOCK_LEN");
     m->log_of_GMBE_tracing_ratio = env_int("GMBEOO_LOG_OF_GMBE_TRACING_RATIO");
     m->trace_only_CPL3_code_GMBE = env_int("GMBEOO_TRACE_ONLY_CPL3_CODE_GMBE");
@@ -68,6 +69,7 @@ GmbeooSource *gmbeoo_tool_start(int argc, char **argv, int format,
                                 unsigned flags)
 {
     const char *prog = program(argv);
+    bool auto_format = format == GMBEOO_FORMAT_AUTO;
     (void)flags;
     if (argc < 2 || !argv[1]) {
         fprintf(stderr, "usage: %s FIFO [INFO_TOKEN...]\n", prog);
@@ -118,7 +120,7 @@ GmbeooSource *gmbeoo_tool_start(int argc, char **argv, int format,
                                           argv[1]);
     src->tool = true;
     src->sigfd = sfd;
-    meta_from_environment(src, argc, argv);
+    meta_from_environment(src, argc, argv, auto_format);
     return src;
 }
 

@@ -460,7 +460,7 @@ static void test_batches(GmbeooRecordFormat f)
     size_t n = 0, nb = 0, max = 0;
     GArray *drops = g_array_new(FALSE, FALSE, sizeof(GmbeooDrop));
     bool ext = f == GMBEOO_FORMAT_EXTENDED32;
-    int r;
+    int r = GMBEOO_ERROR;
     while (ok && (r = gmbeoo_next(src, &b)) == GMBEOO_BATCH) {
         nb++;
         max = MAX(max, b.count + b.ndrops);
