@@ -293,7 +293,8 @@ static const GOptionEntry entries[] = {
     { "cpl", 0, 0, G_OPTION_ARG_INT, &opt_cpl,
       "only accesses made at this CPL (0 or 3)", "CPL" },
     { "range", 0, 0, G_OPTION_ARG_STRING, &opt_range,
-      "only accesses whose address is in [START, START+LEN)", "START:LEN" },
+      "only accesses whose virtual address is in [START, START+LEN) "
+      "(also with --paddr)", "START:LEN" },
     { "format", 'f', 0, G_OPTION_ARG_STRING, &opt_format,
       "record format of a raw stream (default: $GMBEOO_RECORD_FORMAT, "
       "else gmbeoo16)", "FORMAT" },
@@ -319,12 +320,12 @@ static void feed(Input *in, const GmbeooBatch *b)
     const uint64_t *addr = opt_paddr ? b->paddr : b->vaddr;
     for (size_t i = 0; i < b->count; i++) {
         uint8_t info = b->info[i];
-        if (addr[i] == GMBEOO_NO_PADDR && opt_paddr) {
-            in->no_paddr++;
-        } else if ((opt_cpl >= 0 && gmbeoo_cpl(info) != (unsigned)opt_cpl) ||
-                   (in->range_len &&
-                    addr[i] - in->range_start >= in->range_len)) {
+        if ((opt_cpl >= 0 && gmbeoo_cpl(info) != (unsigned)opt_cpl) ||
+            (in->range_len &&
+             b->vaddr[i] - in->range_start >= in->range_len)) {
             in->filtered++;
+        } else if (addr[i] == GMBEOO_NO_PADDR && opt_paddr) {
+            in->no_paddr++;
         } else {
             cachesim_access(&in->sim, b->vcpu ? b->vcpu[i] : 0, info,
                             addr[i]);
@@ -432,8 +433,8 @@ static void report_csv(FILE *out, const Input *in)
     for (int l = 0; l < s->levels; l++) {
         CacheCounts t = cachesim_counts(s, l, -1);
         csv_rows(out, s->name[l], "all", &t);
-        for (unsigned v = 0; s->vcpus > 1 && v < s->vcpus; v++) {
-            char id[8];
+        for (unsigned v = 0; v < s->vcpus; v++) {
+            char id[16];
             CacheCounts cv = cachesim_counts(s, l, (int)v);
             snprintf(id, sizeof(id), "%u", v);
             csv_rows(out, s->name[l], id, &cv);

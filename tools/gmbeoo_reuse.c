@@ -238,7 +238,8 @@ static const GOptionEntry entries[] = {
     { "cpl", 0, 0, G_OPTION_ARG_INT, &opt_cpl,
       "only accesses made at this CPL (0 or 3)", "CPL" },
     { "range", 0, 0, G_OPTION_ARG_STRING, &opt_range,
-      "only accesses whose address is in [START, START+LEN)", "START:LEN" },
+      "only accesses whose virtual address is in [START, START+LEN) "
+      "(also with --paddr)", "START:LEN" },
     { "format", 'f', 0, G_OPTION_ARG_STRING, &opt_format,
       "record format of a raw stream (default: $GMBEOO_RECORD_FORMAT, "
       "else gmbeoo16)", "FORMAT" },
@@ -263,12 +264,12 @@ static void feed(Input *in, const GmbeooBatch *b)
     const uint64_t *addr = opt_paddr ? b->paddr : b->vaddr;
     for (size_t i = 0; i < b->count; i++) {
         uint8_t info = b->info[i];
-        if (addr[i] == GMBEOO_NO_PADDR && opt_paddr) {
-            in->no_paddr++;
-        } else if ((opt_cpl >= 0 && gmbeoo_cpl(info) != (unsigned)opt_cpl) ||
-                   (in->range_len &&
-                    addr[i] - in->range_start >= in->range_len)) {
+        if ((opt_cpl >= 0 && gmbeoo_cpl(info) != (unsigned)opt_cpl) ||
+            (in->range_len &&
+             b->vaddr[i] - in->range_start >= in->range_len)) {
             in->filtered++;
+        } else if (addr[i] == GMBEOO_NO_PADDR && opt_paddr) {
+            in->no_paddr++;
         } else {
             in->accesses++;
             reuse_access(&in->lines, addr[i], gmbeoo_size_bytes(info));

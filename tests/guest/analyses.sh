@@ -17,8 +17,14 @@
 #  analyses_file_*  memory_tracer --trace_file_path, then each tool on it.
 #  analyses_live_*  --analysis_tool_path: a wrapper script passes the
 #                   workload info ("ADDR LEN", its $2 $3) as --range.
+#  analyses_vcpus_* gmbeoo_threads_workload on 2 vCPUs, extended32, to a
+#                   trace file: thread k (pinned to vCPU k) makes 4000 /
+#                   7000 accesses to one line of its buffer, so per vCPU,
+#                   by virtual and by physical address, buffer 0 is 4000
+#                   L1d references of vCPU 0 with 1 miss and none of vCPU
+#                   1, buffer 1 7000 of vCPU 1 with 1 miss.
 #
-# group: guest.  Runtime: four guest runs, 20-60 s on the shared machine.
+# group: guest.  Runtime: five guest runs, 30-90 s on the shared machine.
 set -uo pipefail
 source "$(dirname "$0")/mt_lib.bash"
 
@@ -102,5 +108,27 @@ if live analyses_live_reuse "$BIN/gmbeoo_reuse" --csv; then
 fi
 if live analyses_live_wss "$BIN/gmbeoo_wss" --csv; then
     expect analyses_live_wss "$WSS_WANT" "$(wss_rows < "$MT_OUT")"
+fi
+
+# ---- two vCPUs ----
+THREADS=$WL/gmbeoo_threads_workload
+if [ ! -x "$THREADS" ] || [ ! -f "$top/build/guest/guest-2cpu.conf" ]; then
+    skip analyses_vcpus "gmbeoo_threads_workload or the 2-vCPU snapshot is not built"
+    exit 0
+fi
+trace2=$MT_TEST_TMP/threads.gmbeoo.zst
+mt_run --workload_path_on_host "$THREADS" $NOCOMM --guest_num_of_vCPUs 2 \
+    --trace_record_format extended32 --trace_file_path "$trace2"
+if mt_ok analyses_vcpus_run; then
+    read -r a0 l0 a1 l1 < <(sed -n '/^workload info:/{n;p;q}' "$MT_OUT")
+    want="L1d,0,all,all,4000,1
+L1d,0,all,all,0,0
+L1d,1,all,all,7000,1"
+    for opt in "" --paddr; do
+        got=$("$BIN/gmbeoo_cachesim" $opt --range "$a0:$l0" --csv "$trace2" | grep -E '^L1d,[01],all,all,'
+              "$BIN/gmbeoo_cachesim" $opt --range "$a1:$l1" --csv "$trace2" | grep -E '^L1d,[01],all,all,')
+        name=analyses_vcpus_vaddr; [ -n "$opt" ] && name=analyses_vcpus_paddr
+        expect "$name" "$want" "$got"
+    done
 fi
 exit 0

@@ -54,7 +54,8 @@ got=$("$CS" $small --csv "$tmp/lru" | grep ',all,all,all,')
 expect cachesim_lru "L1d,all,all,all,8,7
 L2,all,all,all,7,5" "$got"
 
-got=$("$CS" --l1d 128:1:64 --l2 1k:4:64 --csv "$tmp/wb" | grep -v ',0,0$' | grep -v ',all,all,all,')
+got=$("$CS" --l1d 128:1:64 --l2 1k:4:64 --csv "$tmp/wb" | grep -E '^(level|L1d,all|L2,all),' |
+      grep -v ',0,0$' | grep -v ',all,all,all,')
 expect cachesim_writeback_cpl "level,vcpu,cpl,kind,refs,misses
 L1d,all,0,load,1,1
 L1d,all,3,load,1,1
