@@ -218,7 +218,8 @@ static void cachesim_access(CacheSim *s, unsigned vcpu, uint8_t info,
         return;
     }
     unsigned shift = (unsigned)__builtin_ctz(s->cfg[0].line);
-    uint64_t last = (addr + gmbeoo_size_bytes(info) - 1) >> shift;
+    uint64_t end = addr + gmbeoo_size_bytes(info) - 1;
+    uint64_t last = (end < addr ? UINT64_MAX : end) >> shift;  /* no wrap */
     int cpl3 = gmbeoo_cpl(info) == 3;
     int kind = gmbeoo_is_store(info) ? KIND_STORE : KIND_LOAD;
 

@@ -194,7 +194,8 @@ static void reuse_ref(ReuseStack *r, uint64_t addr)
 /* An access of @size bytes at @addr: one reference per block touched. */
 static void reuse_access(ReuseStack *r, uint64_t addr, unsigned size)
 {
-    uint64_t last = (addr + size - 1) >> r->shift;
+    uint64_t end = addr + size - 1;
+    uint64_t last = (end < addr ? UINT64_MAX : end) >> r->shift;  /* no wrap */
     for (uint64_t b = addr >> r->shift;; b++) {
         reuse_ref(r, b << r->shift);
         if (b == last) {

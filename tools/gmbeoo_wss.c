@@ -114,7 +114,8 @@ static void wss_free(Wss *w)
 static void wss_blocks(WssSet *s, uint64_t stamp, unsigned shift,
                        uint64_t addr, unsigned size, uint64_t *n)
 {
-    uint64_t last = (addr + size - 1) >> shift;
+    uint64_t end = addr + size - 1;
+    uint64_t last = (end < addr ? UINT64_MAX : end) >> shift;  /* no wrap */
     for (uint64_t b = addr >> shift;; b++) {
         *n += wss_set_add(s, b, stamp);
         if (b == last) {

@@ -124,6 +124,10 @@ static void test_cache_straddle(void)
     CacheCounts c = cachesim_counts(&s, 0, -1);
     CHECK("cachesim: a straddling access is two references",
           s.accesses == 3 && counts_refs(&c) == 4 && counts_misses(&c) == 2);
+    cachesim_access(&s, 0, LD3, UINT64_MAX - 3);    /* would wrap past 2^64 */
+    c = cachesim_counts(&s, 0, -1);
+    CHECK("cachesim: an access at the top of the address space ends there",
+          counts_refs(&c) == 5);
     cachesim_free(&s);
 }
 
@@ -187,6 +191,9 @@ static void test_reuse_hand(void)
     reuse_access(&lines, 60, 8);    /* lines 0 {b, d, c} and 1 {d, c, a} */
     CHECK("reuse: a straddling access is two references",
           lines.refs == 10 && lines.bucket[2] == 5 && lines.bucket[1] == 0);
+    reuse_access(&pages, UINT64_MAX - 3, 8);
+    CHECK("reuse: an access at the top of the address space ends there",
+          pages.refs == 9 && pages.cold == 3);
     reuse_free(&lines);
     reuse_free(&pages);
 }
@@ -257,6 +264,9 @@ static void test_wss_hand(void)
           d[1].first == 4 && d[1].lines == 3 && d[1].pages == 2);
     CHECK("wss: partial window: 1 access, 1 line, 1 page",
           w.cur.first == 8 && w.cur.accesses == 1 && w.cur.lines == 1 && w.cur.pages == 1);
+    wss_access(&w, UINT64_MAX - 3, 8);
+    CHECK("wss: an access at the top of the address space ends there",
+          w.cur.accesses == 2 && w.cur.lines == 2 && w.cur.pages == 2);
     wss_free(&w);
 }
 
