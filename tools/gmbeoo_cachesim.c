@@ -9,8 +9,9 @@
  *
  * Each level is SIZE:WAYS:LINE (SIZE with k/m/g; sets and LINE powers of
  * two, LINE not smaller than the level above's), LRU, write-allocate and
- * write-back, as DineroIV's defaults: a level is looked up for the misses
- * of the level above (the line is fetched) and for its dirty evictions
+ * write-back (DineroIV's policies of those names): a level is looked up
+ * for the misses of the level above (the line is fetched) and for its
+ * dirty evictions
  * (write-backs: counted apart, by vCPU only; a write-back that misses
  * allocates the line without a fetch).  L1d and L2 are private to each
  * vCPU, the LLC is shared (vCPUs' records interleave in chunks, not in
