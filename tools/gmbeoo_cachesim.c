@@ -13,8 +13,8 @@
  * for the misses of the level above (the line is fetched) and for its
  * dirty evictions (write-backs: counted apart, by vCPU only; a write-back
  * that misses allocates the line without a fetch).  L1d and L2 are
- * private to each vCPU, the LLC is shared (vCPUs' records interleave in chunks, not in
- * time order: the LLC sees an approximation).  An access that straddles
+ * private to each vCPU, the LLC is shared (vCPUs' records interleave in
+ * chunks, not in time order: the LLC sees an approximation).  An access that straddles
  * a line boundary is one reference per line it touches; counts are of
  * line references.  Run by memory_tracer (--analysis_tool_path, the input
  * a FIFO) it follows the analysis-tool contract; options then come from a
