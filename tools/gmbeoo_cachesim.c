@@ -12,13 +12,13 @@
  * write-back (DineroIV's policies of those names): a level is looked up
  * for the misses of the level above (the line is fetched) and for its
  * dirty evictions (write-backs: counted apart, by vCPU only; a write-back
- * that misses allocates the line without a fetch).  L1d and L2 are
- * private to each vCPU, the LLC is shared (vCPUs' records interleave in
- * chunks, not in time order: the LLC sees an approximation).  An access that straddles
- * a line boundary is one reference per line it touches; counts are of
- * line references.  Run by memory_tracer (--analysis_tool_path, the input
- * a FIFO) it follows the analysis-tool contract; options then come from a
- * wrapper script: `exec gmbeoo_cachesim --l2 2m:16:64 "$@"`.
+ * that misses allocates the line without a fetch).  L1d and L2 are private
+ * to each vCPU, the LLC is shared (vCPUs' records interleave in chunks,
+ * not in time order: the LLC sees an approximation).  An access that
+ * straddles a line boundary is one reference per line it touches; counts
+ * are of line references.  Run by memory_tracer (--analysis_tool_path, the
+ * input a FIFO) it follows the analysis-tool contract; options then come
+ * from a wrapper script: `exec gmbeoo_cachesim --l2 2m:16:64 "$@"`.
  */
 #include <glib.h>
 #include <inttypes.h>
