@@ -61,6 +61,9 @@ wl="$out/workloads"
 mt="$bin/memory_tracer"
 sa="$bin/simple_analysis"
 drain="$out/drain"
+# Issue 21: gmbeoo_cachesim (its default L1d 32k:8:64 + L2 1m:16:64) live,
+# and on the trace file full_file leaves (cachesim_on_file, after each).
+cachesim="$bin/gmbeoo_cachesim"
 host=$(hostname -s 2>/dev/null || hostname)
 stamp=$(date +%Y-%m-%d)
 results_dir="$here/results"
@@ -71,6 +74,7 @@ report="$results_dir/$stamp-$host$suffix.md"
 plot_png="$results_dir/$stamp-$host$suffix-sampling.png"
 work=$(mktemp -d "${TMPDIR:-/tmp}/mt-bench.XXXXXX")
 runs="$work/runs.tsv"
+trace_file="$work/dense_rmw.gmbeoo.zst"
 trap 'rm -rf "$work"' EXIT
 per_run_timeout=${BENCH_RUN_TIMEOUT:-300}
 
@@ -79,7 +83,7 @@ if [ "$preset" = full ]; then
     reps=${BENCH_REPS:-3}
     main_workloads=(mem_loop)
     main_configs=(native untraced stock full_sa full_drain B16R10 B3R4 plugin libmem)
-    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32 full_lean_2v)
+    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32 full_lean_2v full_cachesim full_file)
     other_workloads=(pointer_chase syscall_heavy busybox_gzip busybox_sort busybox_md5sum)
     other_configs=(native untraced full_drain B16R10 plugin)
     dense_pairs=2
@@ -98,7 +102,7 @@ else
     reps=${BENCH_REPS:-3}
     main_workloads=(mem_loop)
     main_configs=(native untraced stock full_sa full_drain B16R10 plugin)
-    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32 full_lean_2v)
+    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32 full_lean_2v full_cachesim full_file)
     other_workloads=(busybox_gzip)
     other_configs=(native untraced full_drain B16R10)
     dense_pairs=2
@@ -272,6 +276,10 @@ run_one() {
                     tool=drain; envs=(DRAIN_TOUCH=0)
                     args+=(--analysis_tool_path "$drain" --print_trace_info
                            --guest_num_of_vCPUs 2) ;;
+        full_cachesim) [ -x "$cachesim" ] || return 0
+                    tool=cachesim; args+=(--analysis_tool_path "$cachesim" --print_trace_info) ;;
+        full_file)  rm -f "$trace_file"
+                    args+=(--trace_file_path "$trace_file" --print_trace_info) ;;
         B*R*)       local b=${cfg#B}; b=${b%R*}; local rr=${cfg#*R}
                     [ $have_sa = 1 ] || return 0
                     tool=sa; args+=(--analysis_tool_path "$sa" --print_trace_info
@@ -312,6 +320,7 @@ run_one() {
     case $tool in
         sa)    recs=$(num "$r.out" num_of_mem_accesses) ;;
         drain) recs=$(num "$r.out" num_of_records) ;;
+        cachesim) recs=$(num "$r.out" accesses) ;;
         *)     recs=- ;;
     esac
     if [ -n "$drain_pid" ]; then
@@ -342,6 +351,25 @@ run_one() {
     cp "$r.cmd" "$work/cmd-$w-$cfg" 2>/dev/null
     [ "$rc" = 0 ] && rm -f "$r.out" "$r.err" "$r.plugin_drain"
     return 0
+}
+
+# cachesim_on_file rep: gmbeoo_cachesim on the trace file of the last
+# full_file run, as a run of config cachesim_file (wall = traced ms, CPU
+# ms in the events column), then the file goes.
+cachesim_on_file() {
+    local t0 t1 rc recs cpu
+    [ -x "$cachesim" ] && [ -f "$trace_file" ] || return 0
+    t0=$(now_ms)
+    /usr/bin/time -f 'cpu_ms: %U %S' -o "$work/cachesim_file.time" \
+        "$cachesim" "$trace_file" > "$work/cachesim_file.out" 2>&1
+    rc=$?
+    t1=$(now_ms)
+    recs=$(num "$work/cachesim_file.out" accesses)
+    cpu=$(awk '/^cpu_ms:/ { printf "%.0f", ($2 + $3) * 1000 }' "$work/cachesim_file.time" 2>/dev/null)
+    printf 'dense_rmw\tcachesim_file\t%s\t%s\t%s\t%s\t%s\t%s\t0\t%s\t-\t-\n' \
+        "$1" "$rc" "$((t1 - t0))" "$((t1 - t0))" "${cpu:--}" "$recs" "$recs" >> "$runs"
+    say "gmbeoo_cachesim on the trace file: rc=$rc ${recs} records in $((t1 - t0)) ms (CPU ${cpu:--} ms)"
+    rm -f "$trace_file"
 }
 
 # ------------------------------------------------------------ pipe ceiling
@@ -382,6 +410,7 @@ if [ $have_cli = 1 ]; then
         nd=${#dense_configs[@]}
         for ((i = 0; i < nd; i++)); do
             run_one dense_rmw "${dense_configs[(i + rep - 1) % nd]}" "$rep"
+            [ "${dense_configs[(i + rep - 1) % nd]}" = full_file ] && cachesim_on_file "$rep"
         done
         # The sampled row compares two runs of about the same length, so
         # host noise decides it unless there are many: extra pairs, the
@@ -659,6 +688,25 @@ issue10() {
     printf '| 2 vCPUs: records/s at full rate | %s M/s | - | - |\n' "$rps2"
 }
 
+# Issue 21: gmbeoo_cachesim (L1+L2) live at full rate against its own
+# speed on a trace file of the same loop, beside the counting reader.
+issue21() {
+    local live drainms file cpu recs_live recs_file
+    live=$(med dense_rmw full_cachesim traced)
+    drainms=$(med dense_rmw full_drain traced)
+    recs_live=$(med dense_rmw full_cachesim recs)
+    file=$(med dense_rmw cachesim_file traced)
+    cpu=$(med dense_rmw cachesim_file events)
+    recs_file=$(med dense_rmw cachesim_file recs)
+    printf '| gmbeoo_cachesim (L1d 32k:8:64 + L2 1m:16:64) on dense_rmw | ms (median) | M records/s | x drain live |\n|---|---|---|---|\n'
+    printf '| live at full rate (traced ms; %s records) | %s | %s | %s |\n' "$recs_live" "$live" \
+        "$(div "$(div "$recs_live" "$live" %.0f)" 1000 %.1f)" "$(div "$live" "$drainms")"
+    printf '| on the trace file of full_file, wall (%s records) | %s | %s | - |\n' "$recs_file" "$file" \
+        "$(div "$(div "$recs_file" "$file" %.0f)" 1000 %.1f)"
+    printf '| on the trace file, CPU (user + sys) | %s | %s | - |\n' "$cpu" \
+        "$(div "$(div "$recs_file" "$cpu" %.0f)" 1000 %.1f)"
+}
+
 # ------------------------------------------------------------ report
 mkdir -p "$results_dir"
 {
@@ -697,6 +745,10 @@ mkdir -p "$results_dir"
     echo "## Issue 10: extended32 (vCPU, CR3, physical address, PC) and 2 vCPUs on dense_rmw"
     echo
     issue10
+    echo
+    echo "## Issue 21: gmbeoo_cachesim live and on a trace file (dense_rmw)"
+    echo
+    issue21
     echo
     table dense_rmw ${dense_configs[@]+"${dense_configs[@]}"}
     echo

@@ -21,6 +21,22 @@ $(BIN)/gmbeoo_heatmap: tools/gmbeoo_heatmap.c $(GMBEOO_HEADERS) $(LIBGMBEOO_A) $
 	$(CC) $(TOOL_CFLAGS) $(CAIRO_CFLAGS) -o $@ $< $(LIBGMBEOO_A) $(LIBMT) \
 		$(LIBMT_LIBS) $(GMBEOO_LIBS) $(CAIRO_LIBS) -lm
 
+# The ready-made analyses (issue 21): one file each on libgmbeoo, GLib
+# for options and cairo for --plot.
+ANALYSES := gmbeoo_cachesim gmbeoo_reuse gmbeoo_wss
+TOOLS += $(addprefix $(BIN)/,$(ANALYSES))
+$(addprefix $(BIN)/,$(ANALYSES)): $(BIN)/%: tools/%.c $(GMBEOO_HEADERS) $(LIBGMBEOO_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -Iinclude $(GLIB_CFLAGS) $(CAIRO_CFLAGS) -o $@ $< \
+		$(LIBGMBEOO_A) $(GMBEOO_LIBS) $(GLIB_LIBS) $(CAIRO_LIBS) -lm
+
+# Their simulation cores, each file included without its I/O half
+# (GMBEOO_CORE_ONLY) and checked against hand-computed traces.
+$(BUILD)/tests/unit/test_analyses: tests/unit/test_analyses.c tests/unit/check.h \
+		$(addprefix tools/,$(addsuffix .c,$(ANALYSES))) include/gmbeoo/record.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -Iinclude $(GLIB_CFLAGS) -o $@ $< $(GLIB_LIBS)
+
 # Toy workloads (ORIGINAL_BEHAVIOUR §10).  The .c ones are built by the
 # static musl pattern rule of guest/guest.mk; scripts are copied.
 TEST_WORKLOAD_PROGS := simple_user_memory_intensive_workload \

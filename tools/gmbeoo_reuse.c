@@ -1,0 +1,616 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gmbeoo_reuse: the reuse-distance (LRU stack distance) histogram of a
+ * GMBEOO trace, at cache-line and at page granularity.
+ *
+ *   gmbeoo_reuse [--line 64] [--page 4096] [--paddr] [--cpl 0|3]
+ *                [--range START:LEN] [--csv | --json] [--plot OUT.png]
+ *                TRACE|FIFO|-
+ *
+ * The reuse distance of a reference is the number of distinct blocks
+ * referenced since the last reference to its block: 0 for a block used
+ * twice in a row; a fully associative LRU cache of C blocks misses exactly
+ * the cold references and those at distance >= C.  First references
+ * ("cold") are counted apart; the others go into log2 buckets: 0, 1, 2-3,
+ * 4-7, ...  An access that straddles a block boundary is one reference per
+ * block it touches.  All vCPUs' records are taken in stream order.
+ *
+ * O(log n) per reference: each block's last reference time is in a hash
+ * map, and a Fenwick tree over times marks the times that are some
+ * block's last; the distance is the count of marks after the block's
+ * last time.  Times are renumbered when the tree is full.  Run by
+ * memory_tracer (the input a FIFO) it follows the analysis-tool contract.
+ */
+#include <glib.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gmbeoo/record.h"
+
+/* ---- the reuse stack: no I/O (tests/unit/test_analyses.c drives it) ---- */
+
+#define REUSE_BUCKETS   65      /* 0, then [2^(b-1), 2^b - 1] for b >= 1 */
+#define REUSE_MIN_TIMES (UINT64_C(1) << 16)
+
+/* Block -> last reference time (+ 1: 0 marks an empty slot). */
+typedef struct ReuseMap {
+    uint64_t *key, *time;
+    uint64_t mask, count;
+} ReuseMap;
+
+typedef struct ReuseStack {
+    unsigned shift;             /* block = address >> shift */
+    ReuseMap map;
+    uint32_t *tree;             /* Fenwick tree over times 1..ntimes */
+    uint64_t ntimes, now;       /* times used: 1..now */
+    uint64_t refs, cold;
+    uint64_t bucket[REUSE_BUCKETS];
+} ReuseStack;
+
+static inline uint64_t reuse_hash(uint64_t k)
+{
+    return (k * UINT64_C(0x9E3779B97F4A7C15)) ^ (k >> 29);
+}
+
+static void reuse_map_init(ReuseMap *m, uint64_t cap)
+{
+    m->key = g_new0(uint64_t, cap);
+    m->time = g_new0(uint64_t, cap);
+    m->mask = cap - 1;
+    m->count = 0;
+}
+
+/* The slot of @k (its time 0 if new). */
+static uint64_t reuse_map_slot(ReuseMap *m, uint64_t k)
+{
+    uint64_t i = reuse_hash(k) & m->mask;
+    while (m->time[i] && m->key[i] != k) {
+        i = (i + 1) & m->mask;
+    }
+    return i;
+}
+
+static void reuse_map_grow(ReuseMap *m)
+{
+    ReuseMap n;
+    reuse_map_init(&n, (m->mask + 1) * 2);
+    for (uint64_t i = 0; i <= m->mask; i++) {
+        if (m->time[i]) {
+            uint64_t j = reuse_map_slot(&n, m->key[i]);
+            n.key[j] = m->key[i];
+            n.time[j] = m->time[i];
+        }
+    }
+    n.count = m->count;
+    g_free(m->key);
+    g_free(m->time);
+    *m = n;
+}
+
+static void reuse_tree_add(ReuseStack *r, uint64_t t, int32_t d)
+{
+    for (; t <= r->ntimes; t += t & -t) {
+        r->tree[t] += (uint32_t)d;
+    }
+}
+
+/* Marks at times 1..t. */
+static uint64_t reuse_tree_sum(const ReuseStack *r, uint64_t t)
+{
+    uint64_t s = 0;
+    for (; t; t -= t & -t) {
+        s += r->tree[t];
+    }
+    return s;
+}
+
+static void reuse_init(ReuseStack *r, uint64_t block_bytes)
+{
+    memset(r, 0, sizeof(*r));
+    r->shift = (unsigned)__builtin_ctzll(block_bytes);
+    reuse_map_init(&r->map, 1024);
+    r->ntimes = REUSE_MIN_TIMES;
+    r->tree = g_new0(uint32_t, r->ntimes + 1);
+}
+
+static void reuse_free(ReuseStack *r)
+{
+    g_free(r->map.key);
+    g_free(r->map.time);
+    g_free(r->tree);
+}
+
+static int cmp_time(const void *a, const void *b)
+{
+    uint64_t x = **(uint64_t *const *)a, y = **(uint64_t *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Every time is used: give the blocks' last times 1..k again in their
+ * order (only the order matters) and make room for as many again.
+ */
+static void reuse_renumber(ReuseStack *r)
+{
+    uint64_t k = r->map.count, n = 0;
+    uint64_t **last = g_new(uint64_t *, MAX(k, 1));
+    for (uint64_t i = 0; i <= r->map.mask; i++) {
+        if (r->map.time[i]) {
+            last[n++] = &r->map.time[i];
+        }
+    }
+    qsort(last, n, sizeof(*last), cmp_time);
+    for (uint64_t i = 0; i < n; i++) {
+        *last[i] = i + 1;
+    }
+    g_free(last);
+    r->ntimes = MAX(2 * k, REUSE_MIN_TIMES);
+    g_free(r->tree);
+    r->tree = g_new0(uint32_t, r->ntimes + 1);
+    /* Times 1..k all marked: node t covers (t - lowbit(t), t]. */
+    for (uint64_t t = 1; t <= r->ntimes; t++) {
+        uint64_t lo = t - (t & -t);
+        r->tree[t] = (uint32_t)(t <= k ? t - lo : lo < k ? k - lo : 0);
+    }
+    r->now = k;
+}
+
+static unsigned reuse_bucket_of(uint64_t d)
+{
+    return d == 0 ? 0 : 64 - (unsigned)__builtin_clzll(d);
+}
+
+/* One reference to the block of @addr. */
+static void reuse_ref(ReuseStack *r, uint64_t addr)
+{
+    uint64_t block = addr >> r->shift;
+    if (r->now == r->ntimes) {
+        reuse_renumber(r);
+    }
+    uint64_t t = ++r->now;
+    uint64_t i = reuse_map_slot(&r->map, block);
+    r->refs++;
+    if (r->map.time[i]) {
+        uint64_t last = r->map.time[i];
+        uint64_t d = reuse_tree_sum(r, t - 1) - reuse_tree_sum(r, last);
+        r->bucket[reuse_bucket_of(d)]++;
+        reuse_tree_add(r, last, -1);
+        r->map.time[i] = t;
+    } else {
+        r->cold++;
+        r->map.key[i] = block;
+        r->map.time[i] = t;
+        if (++r->map.count * 2 > r->map.mask + 1) {
+            reuse_map_grow(&r->map);
+        }
+    }
+    reuse_tree_add(r, t, 1);
+}
+
+/* An access of @size bytes at @addr: one reference per block touched. */
+static void reuse_access(ReuseStack *r, uint64_t addr, unsigned size)
+{
+    uint64_t end = addr + size - 1;
+    uint64_t last = (end < addr ? UINT64_MAX : end) >> r->shift;  /* no wrap */
+    for (uint64_t b = addr >> r->shift;; b++) {
+        reuse_ref(r, b << r->shift);
+        if (b == last) {
+            break;
+        }
+    }
+}
+
+/* References at distance >= @c plus the cold ones: the misses of a fully
+ * associative LRU cache of @c blocks (@c a power of two). */
+static uint64_t reuse_misses(const ReuseStack *r, uint64_t c)
+{
+    /* Buckets are exact only at powers of two. */
+    uint64_t m = r->cold;
+    for (unsigned b = reuse_bucket_of(c); b < REUSE_BUCKETS; b++) {
+        m += r->bucket[b];
+    }
+    return m;
+}
+
+#ifndef GMBEOO_CORE_ONLY
+/* ---- the tool: options, input, report, plot ---- */
+
+#include <cairo.h>
+#include <sys/stat.h>
+
+#include "gmbeoo/gmbeoo.h"
+
+static char *opt_format, *opt_range, *opt_plot;
+static gboolean opt_paddr, opt_csv, opt_json;
+static gint opt_cpl = -1;
+static gint64 opt_line = 64, opt_page = 4096;
+
+static const GOptionEntry entries[] = {
+    { "line", 0, 0, G_OPTION_ARG_INT64, &opt_line,
+      "bytes per cache line (a power of two, default 64)", "B" },
+    { "page", 0, 0, G_OPTION_ARG_INT64, &opt_page,
+      "bytes per page (a power of two, default 4096)", "B" },
+    { "paddr", 0, 0, G_OPTION_ARG_NONE, &opt_paddr,
+      "physical addresses (extended32 records)", NULL },
+    { "cpl", 0, 0, G_OPTION_ARG_INT, &opt_cpl,
+      "only accesses made at this CPL (0 or 3)", "CPL" },
+    { "range", 0, 0, G_OPTION_ARG_STRING, &opt_range,
+      "only accesses whose virtual address is in [START, START+LEN) "
+      "(also with --paddr)", "START:LEN" },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &opt_format,
+      "record format of a raw stream (default: $GMBEOO_RECORD_FORMAT, "
+      "else gmbeoo16)", "FORMAT" },
+    { "csv", 0, 0, G_OPTION_ARG_NONE, &opt_csv, "print CSV", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "print JSON", NULL },
+    { "plot", 0, 0, G_OPTION_ARG_FILENAME, &opt_plot,
+      "draw the two histograms as a PNG", "OUT.png" },
+    G_OPTION_ENTRY_NULL
+};
+
+typedef struct Input {
+    ReuseStack lines, pages;
+    uint64_t range_start, range_len;
+    uint64_t accesses, filtered, no_paddr, drops, dropped;
+    GmbeooRecordFormat format;
+    const char *kind;
+    char *error;                /* the input failed midway: why */
+} Input;
+
+static void feed(Input *in, const GmbeooBatch *b)
+{
+    const uint64_t *addr = opt_paddr ? b->paddr : b->vaddr;
+    for (size_t i = 0; i < b->count; i++) {
+        uint8_t info = b->info[i];
+        if ((opt_cpl >= 0 && gmbeoo_cpl(info) != (unsigned)opt_cpl) ||
+            (in->range_len &&
+             b->vaddr[i] - in->range_start >= in->range_len)) {
+            in->filtered++;
+        } else if (addr[i] == GMBEOO_NO_PADDR && opt_paddr) {
+            in->no_paddr++;
+        } else {
+            in->accesses++;
+            reuse_access(&in->lines, addr[i], gmbeoo_size_bytes(info));
+            reuse_access(&in->pages, addr[i], gmbeoo_size_bytes(info));
+        }
+    }
+    for (size_t i = 0; i < b->ndrops; i++) {
+        in->drops++;
+        in->dropped += b->drops[i].dropped;
+    }
+}
+
+/* The bucket's distances: [lo, hi]. */
+static void bucket_range(unsigned b, uint64_t *lo, uint64_t *hi)
+{
+    *lo = b == 0 ? 0 : UINT64_C(1) << (b - 1);
+    *hi = b == 0 ? 0 : b == 64 ? UINT64_MAX : (UINT64_C(1) << b) - 1;
+}
+
+/* One past the last bucket with references (at least 1). */
+static unsigned buckets_used(const ReuseStack *r)
+{
+    unsigned n = 1;
+    for (unsigned b = 0; b < REUSE_BUCKETS; b++) {
+        if (r->bucket[b]) {
+            n = b + 1;
+        }
+    }
+    return n;
+}
+
+static const char *gran_name(const Input *in, const ReuseStack *r)
+{
+    return r == &in->lines ? "line" : "page";
+}
+
+static void text_hist(FILE *out, const Input *in, const ReuseStack *r)
+{
+    fprintf(out, "%ss of %u bytes: %" PRIu64 " references, %" PRIu64
+            " cold (distinct %ss)\n", gran_name(in, r), 1u << r->shift,
+            r->refs, r->cold, gran_name(in, r));
+    fprintf(out, "  %-24s %14s %8s %8s\n", "distance", "references", "%",
+            "cumul. %");
+    uint64_t cum = 0;
+    for (unsigned b = 0; b < buckets_used(r); b++) {
+        uint64_t lo, hi;
+        char range[48];
+        bucket_range(b, &lo, &hi);
+        if (lo == hi) {
+            snprintf(range, sizeof(range), "%" PRIu64, lo);
+        } else {
+            snprintf(range, sizeof(range), "%" PRIu64 "-%" PRIu64, lo, hi);
+        }
+        cum += r->bucket[b];
+        fprintf(out, "  %-24s %14" PRIu64 " %8.2f %8.2f\n", range,
+                r->bucket[b], r->refs ? 100.0 * r->bucket[b] / r->refs : 0,
+                r->refs ? 100.0 * cum / r->refs : 0);
+    }
+    fprintf(out, "  %-24s %14" PRIu64 " %8.2f\n", "cold", r->cold,
+            r->refs ? 100.0 * r->cold / r->refs : 0);
+    fprintf(out, "  misses of a fully associative LRU cache of");
+    for (uint64_t c = 64; c <= 32768; c *= 8) {
+        fprintf(out, " %" PRIu64 ": %" PRIu64 "%s", c, reuse_misses(r, c),
+                c < 32768 ? "," : "");
+    }
+    fprintf(out, " %ss\n", gran_name(in, r));
+}
+
+static void report_text(FILE *out, const Input *in)
+{
+    fprintf(out, "accesses: %" PRIu64 " (%s, %s), filtered out: %" PRIu64
+            ", without a physical address: %" PRIu64 "\n", in->accesses,
+            gmbeoo_format_name(in->format), in->kind, in->filtered,
+            in->no_paddr);
+    if (in->drops) {
+        fprintf(out, "ATTENTION: %" PRIu64 " drop markers, %" PRIu64
+                " records missing: the distances are of what is left\n",
+                in->drops, in->dropped);
+    }
+    if (in->error) {
+        fprintf(out, "ATTENTION: the input failed: %s\n", in->error);
+    }
+    text_hist(out, in, &in->lines);
+    text_hist(out, in, &in->pages);
+}
+
+static void report_csv(FILE *out, const Input *in)
+{
+    fprintf(out, "granularity,block_bytes,distance_min,distance_max,refs\n");
+    for (int g = 0; g < 2; g++) {
+        const ReuseStack *r = g ? &in->pages : &in->lines;
+        for (unsigned b = 0; b < buckets_used(r); b++) {
+            uint64_t lo, hi;
+            bucket_range(b, &lo, &hi);
+            fprintf(out, "%s,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+                    gran_name(in, r), 1u << r->shift, lo, hi, r->bucket[b]);
+        }
+        fprintf(out, "%s,%u,cold,cold,%" PRIu64 "\n", gran_name(in, r),
+                1u << r->shift, r->cold);
+    }
+}
+
+static void report_json(FILE *out, const Input *in)
+{
+    fprintf(out, "{\"accesses\": %" PRIu64 ", \"format\": \"%s\", "
+            "\"filtered\": %" PRIu64 ", \"no_paddr\": %" PRIu64
+            ", \"drop_markers\": %" PRIu64 ", \"records_dropped\": %" PRIu64
+            "%s", in->accesses, gmbeoo_format_name(in->format), in->filtered,
+            in->no_paddr, in->drops, in->dropped,
+            in->error ? ", \"error\": \"the input failed\"" : "");
+    for (int g = 0; g < 2; g++) {
+        const ReuseStack *r = g ? &in->pages : &in->lines;
+        fprintf(out, ",\n \"%s\": {\"block_bytes\": %u, \"refs\": %" PRIu64
+                ", \"cold\": %" PRIu64 ", \"buckets\": [", gran_name(in, r),
+                1u << r->shift, r->refs, r->cold);
+        for (unsigned b = 0; b < buckets_used(r); b++) {
+            uint64_t lo, hi;
+            bucket_range(b, &lo, &hi);
+            fprintf(out, "%s{\"min\": %" PRIu64 ", \"max\": %" PRIu64
+                    ", \"refs\": %" PRIu64 "}", b ? ", " : "", lo, hi,
+                    r->bucket[b]);
+        }
+        fprintf(out, "]}");
+    }
+    fprintf(out, "}\n");
+}
+
+static void report(FILE *out, void *arg)
+{
+    const Input *in = arg;
+    if (opt_json) {
+        report_json(out, in);
+    } else if (opt_csv) {
+        report_csv(out, in);
+    } else {
+        report_text(out, in);
+    }
+}
+
+static void text_at(cairo_t *cr, const char *s, double x, double y,
+                    double align_x, double align_y)
+{
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, s, &e);
+    cairo_move_to(cr, x - e.width * align_x - e.x_bearing,
+                  y - e.height * align_y - e.y_bearing);
+    cairo_show_text(cr, s);
+}
+
+/* One histogram: a bar per log2 bucket and one for the cold references,
+ * as a share of all references. */
+static void panel(cairo_t *cr, const Input *in, const ReuseStack *r,
+                  double x, double y, double w, double h)
+{
+    unsigned n = buckets_used(r);
+    double bw = w / (n + 1);
+    uint64_t max = r->cold;
+    for (unsigned b = 0; b < n; b++) {
+        max = MAX(max, r->bucket[b]);
+    }
+    cairo_set_font_size(cr, 13);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    g_autofree char *title = g_strdup_printf(
+        "%ss of %u bytes: %" PRIu64 " references", gran_name(in, r),
+        1u << r->shift, r->refs);
+    text_at(cr, title, x + w / 2, y - 8, 0.5, 1);
+    cairo_set_font_size(cr, 9);
+    for (unsigned b = 0; b <= n; b++) {
+        uint64_t v = b < n ? r->bucket[b] : r->cold;
+        double bh = max ? 0.92 * h * (double)v / (double)max : 0;
+        if (b < n) {
+            cairo_set_source_rgb(cr, 0.20, 0.42, 0.72);
+        } else {
+            cairo_set_source_rgb(cr, 0.80, 0.30, 0.15);
+        }
+        cairo_rectangle(cr, x + bw * b + 1, y + h - bh, bw - 2, bh);
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        char label[32];
+        if (b == n) {
+            snprintf(label, sizeof(label), "cold");
+        } else if (b == 0) {
+            snprintf(label, sizeof(label), "0");
+        } else {
+            snprintf(label, sizeof(label), "2^%u", b - 1);
+        }
+        if (bw >= 18 || b % 2 == 0 || b == n) {
+            text_at(cr, label, x + bw * b + bw / 2, y + h + 4, 0.5, 0);
+        }
+        if (r->refs && v) {
+            snprintf(label, sizeof(label), "%.0f%%",
+                     100.0 * (double)v / (double)r->refs);
+            text_at(cr, label, x + bw * b + bw / 2, y + h - bh - 2, 0.5, 1);
+        }
+    }
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, x + 0.5, y + 0.5, w, h);
+    cairo_stroke(cr);
+    cairo_set_font_size(cr, 11);
+    text_at(cr, "reuse distance: distinct blocks in between (2^k: "
+            "2^k to 2^(k+1)-1)",
+            x + w / 2, y + h + 20, 0.5, 0);
+}
+
+static bool plot(const Input *in, const char *path)
+{
+    const double W = 1200, H = 480, top = 60, bottom = 60, side = 30,
+                 gap = 40, pw = (W - 2 * side - gap) / 2, ph = H - top - bottom;
+    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24,
+                                                       (int)W, (int)H);
+    cairo_t *cr = cairo_create(surf);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+                           CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_font_size(cr, 14);
+    g_autofree char *title = g_strdup_printf(
+        "reuse distance: %" PRIu64 " accesses; bar height: references, "
+        "label: share", in->accesses);
+    text_at(cr, title, W / 2, 12, 0.5, 0);
+    panel(cr, in, &in->lines, side, top, pw, ph);
+    panel(cr, in, &in->pages, side + pw + gap, top, pw, ph);
+    cairo_destroy(cr);
+    cairo_status_t st = cairo_surface_write_to_png(surf, path);
+    cairo_surface_destroy(surf);
+    if (st != CAIRO_STATUS_SUCCESS) {
+        fprintf(stderr, "gmbeoo_reuse: cannot write %s: %s\n", path,
+                cairo_status_to_string(st));
+        return false;
+    }
+    return true;
+}
+
+/* "START:LEN" (each decimal or 0x hex). */
+static bool parse_range(const char *s, uint64_t *start, uint64_t *len)
+{
+    char *end;
+    *start = g_ascii_strtoull(s, &end, 0);
+    if (end == s || *end != ':') {
+        return false;
+    }
+    s = end + 1;
+    *len = g_ascii_strtoull(s, &end, 0);
+    return end != s && !*end && *len > 0;
+}
+
+static int usage(const char *why)
+{
+    fprintf(stderr, "gmbeoo_reuse: %s\n", why);
+    return 2;
+}
+
+static bool power_of_two(gint64 v)
+{
+    return v > 0 && v <= (1 << 30) && !(v & (v - 1));
+}
+
+int main(int argc, char **argv)
+{
+    static Input in;
+    g_autoptr(GOptionContext) ctx = g_option_context_new(
+        "TRACE|FIFO|- [INFO_TOKEN...]");
+    g_option_context_set_summary(ctx, "The reuse-distance histogram of a "
+                                 "GMBEOO trace, per cache line and per "
+                                 "page.");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    /* Options end at the input: memory_tracer's workload-info tokens
+     * follow its FIFO. */
+    g_option_context_set_strict_posix(ctx, TRUE);
+    g_autoptr(GError) err = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+        return usage(err->message);
+    }
+    if (argc < 2) {
+        return usage("no input: give a trace file, a raw record file, - "
+                     "(stdin) or, as memory_tracer does, a FIFO");
+    }
+    if ((opt_cpl != -1 && opt_cpl != 0 && opt_cpl != 3) ||
+        (opt_csv && opt_json) || !power_of_two(opt_line) ||
+        !power_of_two(opt_page)) {
+        return usage("--cpl takes 0 or 3, --line and --page powers of two; "
+                     "--csv and --json exclude each other");
+    }
+    if (opt_range && !parse_range(opt_range, &in.range_start,
+                                  &in.range_len)) {
+        return usage("--range takes START:LEN, e.g. 0x4c1000:16384");
+    }
+    int format = opt_format ? gmbeoo_format_resolve(opt_format)
+                            : GMBEOO_FORMAT_AUTO;
+    if (format < 0 && format != GMBEOO_FORMAT_AUTO) {
+        return usage(gmbeoo_errmsg());
+    }
+    reuse_init(&in.lines, (uint64_t)opt_line);
+    reuse_init(&in.pages, (uint64_t)opt_page);
+
+    /* A FIFO is a run's (memory_tracer --analysis_tool_path): the
+     * analysis-tool contract.  Anything else is read to its end. */
+    struct stat st;
+    bool live = stat(argv[1], &st) == 0 && S_ISFIFO(st.st_mode);
+    GmbeooSource *src = live ? gmbeoo_tool_start(argc, argv, format, 0)
+                             : gmbeoo_open(argv[1], format);
+    if (!src) {
+        if (!live) {
+            fprintf(stderr, "gmbeoo_reuse: %s\n", gmbeoo_errmsg());
+        }
+        return 1;
+    }
+    GmbeooBatch b;
+    int rc;
+    while ((rc = gmbeoo_next(src, &b)) == GMBEOO_BATCH) {
+        if (opt_paddr && !b.paddr && b.count) {
+            fprintf(stderr, "gmbeoo_reuse: --paddr needs extended32 "
+                    "records, these are %s\n", gmbeoo_format_name(b.format));
+            gmbeoo_close(src);
+            return 1;
+        }
+        feed(&in, &b);
+    }
+    in.format = gmbeoo_meta(src)->format;
+    in.kind = gmbeoo_kind_name(src);
+    if (rc == GMBEOO_ERROR) {
+        in.error = g_strdup(gmbeoo_errmsg());
+        fprintf(stderr, "gmbeoo_reuse: %s\n", in.error);
+    }
+    int status = rc == GMBEOO_ERROR ? 1 : 0;
+    /* Before the block: memory_tracer ends the tool soon after it. */
+    if (opt_plot && !plot(&in, opt_plot)) {
+        status = 1;
+    }
+    if (live) {
+        status = gmbeoo_tool_report(src, report, &in) == 0 ? status : 1;
+    } else {
+        report(stdout, &in);
+        status = fflush(stdout) == 0 ? status : 1;
+    }
+    gmbeoo_close(src);
+    g_free(in.error);
+    reuse_free(&in.lines);
+    reuse_free(&in.pages);
+    return status;
+}
+#endif /* GMBEOO_CORE_ONLY */

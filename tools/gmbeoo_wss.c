@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gmbeoo_wss: the working-set size of a GMBEOO trace over time -- the
+ * distinct cache lines and pages touched in each window of N accesses.
+ *
+ *   gmbeoo_wss [--window N] [--line 64] [--page 4096] [--paddr]
+ *              [--cpl 0|3] [--range START:LEN] [--csv | --json]
+ *              [--plot OUT.png] TRACE|FIFO|-
+ *
+ * Windows are consecutive and do not overlap: accesses 0..N-1, N..2N-1,
+ * ... (after the --cpl / --range filters; drop markers are not accesses);
+ * the last one may be shorter and says so.  An access that straddles a
+ * line or page boundary touches both.  All vCPUs' records count, in stream
+ * order.  Each window's sets are hash sets stamped with the window's
+ * number, so starting a window clears nothing.  Run by memory_tracer (the
+ * input a FIFO) it follows the analysis-tool contract.
+ */
+#include <glib.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gmbeoo/record.h"
+
+/* ---- the windows: no I/O (tests/unit/test_analyses.c drives them) ---- */
+
+/* A set of blocks whose members are those stamped with the current
+ * window: a slot of another stamp is free. */
+typedef struct WssSet {
+    uint64_t *key, *stamp;
+    uint64_t mask, count;       /* count: members of the current window */
+} WssSet;
+
+typedef struct WssWindow {
+    uint64_t first;             /* index of its first access */
+    uint64_t accesses, lines, pages;
+} WssWindow;
+
+typedef struct Wss {
+    uint64_t window;            /* accesses per window */
+    unsigned line_shift, page_shift;
+    WssSet lines, pages;
+    uint64_t stamp;             /* the current window's number + 1 */
+    WssWindow cur;
+    GArray *done;               /* of WssWindow, the whole windows */
+} Wss;
+
+static void wss_set_init(WssSet *s, uint64_t cap)
+{
+    s->key = g_new0(uint64_t, cap);
+    s->stamp = g_new0(uint64_t, cap);
+    s->mask = cap - 1;
+    s->count = 0;
+}
+
+static inline uint64_t wss_hash(uint64_t k)
+{
+    return (k * UINT64_C(0x9E3779B97F4A7C15)) ^ (k >> 29);
+}
+
+/* Add @k to the window @stamp's set; true if it was not in it. */
+static bool wss_set_add(WssSet *s, uint64_t k, uint64_t stamp)
+{
+    uint64_t i = wss_hash(k) & s->mask;
+    /* Members of this window sit before any free slot of their chain: a
+     * slot only frees when the window ends. */
+    while (s->stamp[i] == stamp) {
+        if (s->key[i] == k) {
+            return false;
+        }
+        i = (i + 1) & s->mask;
+    }
+    s->key[i] = k;
+    s->stamp[i] = stamp;
+    if (++s->count * 2 > s->mask + 1) {
+        WssSet n;
+        wss_set_init(&n, (s->mask + 1) * 2);
+        for (uint64_t j = 0; j <= s->mask; j++) {
+            if (s->stamp[j] == stamp) {
+                wss_set_add(&n, s->key[j], stamp);
+            }
+        }
+        g_free(s->key);
+        g_free(s->stamp);
+        *s = n;
+    }
+    return true;
+}
+
+static void wss_init(Wss *w, uint64_t window, uint64_t line, uint64_t page)
+{
+    memset(w, 0, sizeof(*w));
+    w->window = window;
+    w->line_shift = (unsigned)__builtin_ctzll(line);
+    w->page_shift = (unsigned)__builtin_ctzll(page);
+    wss_set_init(&w->lines, 1024);
+    wss_set_init(&w->pages, 1024);
+    w->stamp = 1;
+    w->done = g_array_new(FALSE, FALSE, sizeof(WssWindow));
+}
+
+static void wss_free(Wss *w)
+{
+    g_free(w->lines.key);
+    g_free(w->lines.stamp);
+    g_free(w->pages.key);
+    g_free(w->pages.stamp);
+    g_array_free(w->done, TRUE);
+}
+
+static void wss_blocks(WssSet *s, uint64_t stamp, unsigned shift,
+                       uint64_t addr, unsigned size, uint64_t *n)
+{
+    uint64_t end = addr + size - 1;
+    uint64_t last = (end < addr ? UINT64_MAX : end) >> shift;  /* no wrap */
+    for (uint64_t b = addr >> shift;; b++) {
+        *n += wss_set_add(s, b, stamp);
+        if (b == last) {
+            break;
+        }
+    }
+}
+
+/* One access of @size bytes at @addr. */
+static void wss_access(Wss *w, uint64_t addr, unsigned size)
+{
+    wss_blocks(&w->lines, w->stamp, w->line_shift, addr, size,
+               &w->cur.lines);
+    wss_blocks(&w->pages, w->stamp, w->page_shift, addr, size,
+               &w->cur.pages);
+    if (++w->cur.accesses == w->window) {
+        g_array_append_val(w->done, w->cur);
+        w->cur = (WssWindow){ .first = w->cur.first + w->window };
+        w->stamp++;
+        w->lines.count = w->pages.count = 0;
+    }
+}
+
+#ifndef GMBEOO_CORE_ONLY
+/* ---- the tool: options, input, report, plot ---- */
+
+#include <cairo.h>
+#include <sys/stat.h>
+
+#include "gmbeoo/gmbeoo.h"
+
+static char *opt_format, *opt_range, *opt_plot;
+static gboolean opt_paddr, opt_csv, opt_json;
+static gint opt_cpl = -1;
+static gint64 opt_window = 1000000, opt_line = 64, opt_page = 4096;
+
+static const GOptionEntry entries[] = {
+    { "window", 'w', 0, G_OPTION_ARG_INT64, &opt_window,
+      "accesses per window (default 1000000)", "N" },
+    { "line", 0, 0, G_OPTION_ARG_INT64, &opt_line,
+      "bytes per cache line (a power of two, default 64)", "B" },
+    { "page", 0, 0, G_OPTION_ARG_INT64, &opt_page,
+      "bytes per page (a power of two, default 4096)", "B" },
+    { "paddr", 0, 0, G_OPTION_ARG_NONE, &opt_paddr,
+      "physical addresses (extended32 records)", NULL },
+    { "cpl", 0, 0, G_OPTION_ARG_INT, &opt_cpl,
+      "only accesses made at this CPL (0 or 3)", "CPL" },
+    { "range", 0, 0, G_OPTION_ARG_STRING, &opt_range,
+      "only accesses whose virtual address is in [START, START+LEN) "
+      "(also with --paddr)", "START:LEN" },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &opt_format,
+      "record format of a raw stream (default: $GMBEOO_RECORD_FORMAT, "
+      "else gmbeoo16)", "FORMAT" },
+    { "csv", 0, 0, G_OPTION_ARG_NONE, &opt_csv, "print CSV", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "print JSON", NULL },
+    { "plot", 0, 0, G_OPTION_ARG_FILENAME, &opt_plot,
+      "draw lines and pages per window as a PNG", "OUT.png" },
+    G_OPTION_ENTRY_NULL
+};
+
+typedef struct Input {
+    Wss wss;
+    uint64_t range_start, range_len;
+    uint64_t accesses, filtered, no_paddr, drops, dropped;
+    GmbeooRecordFormat format;
+    const char *kind;
+    char *error;                /* the input failed midway: why */
+} Input;
+
+static void feed(Input *in, const GmbeooBatch *b)
+{
+    const uint64_t *addr = opt_paddr ? b->paddr : b->vaddr;
+    for (size_t i = 0; i < b->count; i++) {
+        uint8_t info = b->info[i];
+        if ((opt_cpl >= 0 && gmbeoo_cpl(info) != (unsigned)opt_cpl) ||
+            (in->range_len &&
+             b->vaddr[i] - in->range_start >= in->range_len)) {
+            in->filtered++;
+        } else if (addr[i] == GMBEOO_NO_PADDR && opt_paddr) {
+            in->no_paddr++;
+        } else {
+            in->accesses++;
+            wss_access(&in->wss, addr[i], gmbeoo_size_bytes(info));
+        }
+    }
+    for (size_t i = 0; i < b->ndrops; i++) {
+        in->drops++;
+        in->dropped += b->drops[i].dropped;
+    }
+}
+
+/* Window @k (the last one may be the partial one). */
+static const WssWindow *window_at(const Input *in, guint k)
+{
+    return k < in->wss.done->len
+           ? &g_array_index(in->wss.done, WssWindow, k) : &in->wss.cur;
+}
+
+static guint windows(const Input *in)
+{
+    return in->wss.done->len + (in->wss.cur.accesses > 0);
+}
+
+static void report_text(FILE *out, const Input *in)
+{
+    const Wss *w = &in->wss;
+    fprintf(out, "accesses: %" PRIu64 " (%s, %s), filtered out: %" PRIu64
+            ", without a physical address: %" PRIu64 "\n", in->accesses,
+            gmbeoo_format_name(in->format), in->kind, in->filtered,
+            in->no_paddr);
+    if (in->drops) {
+        fprintf(out, "ATTENTION: %" PRIu64 " drop markers, %" PRIu64
+                " records missing: the windows are of what is left\n",
+                in->drops, in->dropped);
+    }
+    if (in->error) {
+        fprintf(out, "ATTENTION: the input failed: %s\n", in->error);
+    }
+    fprintf(out, "windows of %" PRIu64 " accesses; lines of %u bytes, "
+            "pages of %u bytes\n", w->window, 1u << w->line_shift,
+            1u << w->page_shift);
+    fprintf(out, "%8s %14s %10s %12s %12s %10s %12s\n", "window",
+            "first_access", "accesses", "lines", "line_bytes", "pages",
+            "page_bytes");
+    for (guint k = 0; k < windows(in); k++) {
+        const WssWindow *d = window_at(in, k);
+        fprintf(out, "%8u %14" PRIu64 " %10" PRIu64 " %12" PRIu64 " %12"
+                PRIu64 " %10" PRIu64 " %12" PRIu64 "%s\n", k, d->first,
+                d->accesses, d->lines, d->lines << w->line_shift, d->pages,
+                d->pages << w->page_shift,
+                d->accesses < w->window ? "  (partial)" : "");
+    }
+}
+
+static void report_csv(FILE *out, const Input *in)
+{
+    const Wss *w = &in->wss;
+    fprintf(out, "window,first_access,accesses,lines,pages,line_bytes,"
+            "page_bytes\n");
+    for (guint k = 0; k < windows(in); k++) {
+        const WssWindow *d = window_at(in, k);
+        fprintf(out, "%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%u,"
+                "%u\n", k, d->first, d->accesses, d->lines, d->pages,
+                1u << w->line_shift, 1u << w->page_shift);
+    }
+}
+
+static void report_json(FILE *out, const Input *in)
+{
+    const Wss *w = &in->wss;
+    fprintf(out, "{\"accesses\": %" PRIu64 ", \"format\": \"%s\", "
+            "\"filtered\": %" PRIu64 ", \"no_paddr\": %" PRIu64
+            ", \"drop_markers\": %" PRIu64 ", \"records_dropped\": %" PRIu64
+            "%s, \"window\": %" PRIu64 ", \"line_bytes\": %u, "
+            "\"page_bytes\": %u, \"windows\": [", in->accesses,
+            gmbeoo_format_name(in->format), in->filtered, in->no_paddr,
+            in->drops, in->dropped,
+            in->error ? ", \"error\": \"the input failed\"" : "", w->window,
+            1u << w->line_shift, 1u << w->page_shift);
+    for (guint k = 0; k < windows(in); k++) {
+        const WssWindow *d = window_at(in, k);
+        fprintf(out, "%s\n {\"first\": %" PRIu64 ", \"accesses\": %" PRIu64
+                ", \"lines\": %" PRIu64 ", \"pages\": %" PRIu64 "}",
+                k ? "," : "", d->first, d->accesses, d->lines, d->pages);
+    }
+    fprintf(out, "]}\n");
+}
+
+static void report(FILE *out, void *arg)
+{
+    const Input *in = arg;
+    if (opt_json) {
+        report_json(out, in);
+    } else if (opt_csv) {
+        report_csv(out, in);
+    } else {
+        report_text(out, in);
+    }
+}
+
+static void text_at(cairo_t *cr, const char *s, double x, double y,
+                    double align_x, double align_y)
+{
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, s, &e);
+    cairo_move_to(cr, x - e.width * align_x - e.x_bearing,
+                  y - e.height * align_y - e.y_bearing);
+    cairo_show_text(cr, s);
+}
+
+/* One panel: a step line of @lines ? lines : pages per window. */
+static void panel(cairo_t *cr, const Input *in, bool lines, double x,
+                  double y, double w, double h)
+{
+    guint n = windows(in);
+    uint64_t max = 1;
+    for (guint k = 0; k < n; k++) {
+        const WssWindow *d = window_at(in, k);
+        max = MAX(max, lines ? d->lines : d->pages);
+    }
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, x + 0.5, y + 0.5, w, h);
+    cairo_stroke(cr);
+    cairo_set_font_size(cr, 10);
+    for (int t = 0; t <= 4; t++) {
+        char label[32];
+        snprintf(label, sizeof(label), "%" PRIu64, max * (uint64_t)t / 4);
+        text_at(cr, label, x - 6, y + h - h * t / 4, 1, 0.5);
+        snprintf(label, sizeof(label), "%" PRIu64,
+                 in->accesses * (uint64_t)t / 4);
+        text_at(cr, label, x + w * t / 4, y + h + 4, t == 0 ? 0 : t == 4
+                ? 1 : 0.5, 0);
+    }
+    cairo_set_font_size(cr, 12);
+    g_autofree char *title = g_strdup_printf(
+        "distinct %s of %u bytes per window of %" PRIu64 " accesses",
+        lines ? "lines" : "pages",
+        1u << (lines ? in->wss.line_shift : in->wss.page_shift),
+        in->wss.window);
+    text_at(cr, title, x + w / 2, y - 6, 0.5, 1);
+    if (lines) {
+        cairo_set_source_rgb(cr, 0.15, 0.35, 0.70);
+    } else {
+        cairo_set_source_rgb(cr, 0.75, 0.25, 0.10);
+    }
+    cairo_set_line_width(cr, 1.5);
+    for (guint k = 0; k < n; k++) {
+        const WssWindow *d = window_at(in, k);
+        double v = (double)(lines ? d->lines : d->pages);
+        double x0 = x + w * (double)d->first / (double)MAX(in->accesses, 1);
+        double x1 = x + w * (double)(d->first + d->accesses) /
+                    (double)MAX(in->accesses, 1);
+        double py = y + h - h * v / (double)max;
+        if (k == 0) {
+            cairo_move_to(cr, x0, py);
+        } else {
+            cairo_line_to(cr, x0, py);
+        }
+        cairo_line_to(cr, x1, py);
+    }
+    cairo_stroke(cr);
+}
+
+static bool plot(const Input *in, const char *path)
+{
+    const double W = 1000, H = 640, left = 80, right = 30, top = 50,
+                 gap = 70, bottom = 50, pw = W - left - right,
+                 ph = (H - top - gap - bottom) / 2;
+    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24,
+                                                       (int)W, (int)H);
+    cairo_t *cr = cairo_create(surf);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+                           CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_font_size(cr, 14);
+    g_autofree char *title = g_strdup_printf(
+        "working set over time: %" PRIu64 " accesses", in->accesses);
+    text_at(cr, title, W / 2, 10, 0.5, 0);
+    panel(cr, in, true, left, top, pw, ph);
+    panel(cr, in, false, left, top + ph + gap, pw, ph);
+    cairo_set_font_size(cr, 11);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    text_at(cr, "access index", left + pw / 2, H - 18, 0.5, 0);
+    cairo_destroy(cr);
+    cairo_status_t st = cairo_surface_write_to_png(surf, path);
+    cairo_surface_destroy(surf);
+    if (st != CAIRO_STATUS_SUCCESS) {
+        fprintf(stderr, "gmbeoo_wss: cannot write %s: %s\n", path,
+                cairo_status_to_string(st));
+        return false;
+    }
+    return true;
+}
+
+/* "START:LEN" (each decimal or 0x hex). */
+static bool parse_range(const char *s, uint64_t *start, uint64_t *len)
+{
+    char *end;
+    *start = g_ascii_strtoull(s, &end, 0);
+    if (end == s || *end != ':') {
+        return false;
+    }
+    s = end + 1;
+    *len = g_ascii_strtoull(s, &end, 0);
+    return end != s && !*end && *len > 0;
+}
+
+static int usage(const char *why)
+{
+    fprintf(stderr, "gmbeoo_wss: %s\n", why);
+    return 2;
+}
+
+static bool power_of_two(gint64 v)
+{
+    return v > 0 && v <= (1 << 30) && !(v & (v - 1));
+}
+
+int main(int argc, char **argv)
+{
+    static Input in;
+    g_autoptr(GOptionContext) ctx = g_option_context_new(
+        "TRACE|FIFO|- [INFO_TOKEN...]");
+    g_option_context_set_summary(ctx, "The working-set size of a GMBEOO "
+                                 "trace per window of N accesses: distinct "
+                                 "lines and pages.");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    /* Options end at the input: memory_tracer's workload-info tokens
+     * follow its FIFO. */
+    g_option_context_set_strict_posix(ctx, TRUE);
+    g_autoptr(GError) err = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+        return usage(err->message);
+    }
+    if (argc < 2) {
+        return usage("no input: give a trace file, a raw record file, - "
+                     "(stdin) or, as memory_tracer does, a FIFO");
+    }
+    if ((opt_cpl != -1 && opt_cpl != 0 && opt_cpl != 3) ||
+        (opt_csv && opt_json) || !power_of_two(opt_line) ||
+        !power_of_two(opt_page) || opt_window < 1) {
+        return usage("--cpl takes 0 or 3, --line and --page powers of two, "
+                     "--window a positive count; --csv and --json exclude "
+                     "each other");
+    }
+    if (opt_range && !parse_range(opt_range, &in.range_start,
+                                  &in.range_len)) {
+        return usage("--range takes START:LEN, e.g. 0x4c1000:16384");
+    }
+    int format = opt_format ? gmbeoo_format_resolve(opt_format)
+                            : GMBEOO_FORMAT_AUTO;
+    if (format < 0 && format != GMBEOO_FORMAT_AUTO) {
+        return usage(gmbeoo_errmsg());
+    }
+    wss_init(&in.wss, (uint64_t)opt_window, (uint64_t)opt_line,
+             (uint64_t)opt_page);
+
+    /* A FIFO is a run's (memory_tracer --analysis_tool_path): the
+     * analysis-tool contract.  Anything else is read to its end. */
+    struct stat st;
+    bool live = stat(argv[1], &st) == 0 && S_ISFIFO(st.st_mode);
+    GmbeooSource *src = live ? gmbeoo_tool_start(argc, argv, format, 0)
+                             : gmbeoo_open(argv[1], format);
+    if (!src) {
+        if (!live) {
+            fprintf(stderr, "gmbeoo_wss: %s\n", gmbeoo_errmsg());
+        }
+        return 1;
+    }
+    GmbeooBatch b;
+    int rc;
+    while ((rc = gmbeoo_next(src, &b)) == GMBEOO_BATCH) {
+        if (opt_paddr && !b.paddr && b.count) {
+            fprintf(stderr, "gmbeoo_wss: --paddr needs extended32 "
+                    "records, these are %s\n", gmbeoo_format_name(b.format));
+            gmbeoo_close(src);
+            return 1;
+        }
+        feed(&in, &b);
+    }
+    in.format = gmbeoo_meta(src)->format;
+    in.kind = gmbeoo_kind_name(src);
+    if (rc == GMBEOO_ERROR) {
+        in.error = g_strdup(gmbeoo_errmsg());
+        fprintf(stderr, "gmbeoo_wss: %s\n", in.error);
+    }
+    int status = rc == GMBEOO_ERROR ? 1 : 0;
+    /* Before the block: memory_tracer ends the tool soon after it. */
+    if (opt_plot && !plot(&in, opt_plot)) {
+        status = 1;
+    }
+    if (live) {
+        status = gmbeoo_tool_report(src, report, &in) == 0 ? status : 1;
+    } else {
+        report(stdout, &in);
+        status = fflush(stdout) == 0 ? status : 1;
+    }
+    gmbeoo_close(src);
+    g_free(in.error);
+    wss_free(&in.wss);
+    return status;
+}
+#endif /* GMBEOO_CORE_ONLY */
