@@ -291,7 +291,7 @@ bool read_workload_info(Session *s, GError **err)
  * That process is the workload with
  * --dont_add_communications_with_host_to_workload; otherwise it is the
  * wrapper shell, whose child then runs the workload, after exec, in an
- * address space of its own (README: "workload_CR3").  PCID bits are
+ * address space of its own (docs/cli.md: "workload_CR3").  PCID bits are
  * dropped, as in extended32 records.
  */
 static bool read_workload_cr3(Session *s, GError **err)

@@ -15,7 +15,7 @@
  *   - the analysis-tool contract (memory_tracer --help) in two calls:
  *     gmbeoo_tool_start() and gmbeoo_tool_report().
  *
- * A complete tool (README.md, "Writing an analysis tool"):
+ * A complete tool (README.md, "Writing your own analysis tool"):
  *
  *     GmbeooSource *src = gmbeoo_tool_start(argc, argv, 0);
  *     GmbeooBatch b;
