@@ -2,7 +2,8 @@
 #
 # lib/: the modules shared by the CLI, the guest image builder, the tools
 # and the tests, archived into $(LIBMT) = build/obj/libmemory_tracer.a.
-# A binary that links it adds $(LIBMT_LIBS) (json-glib, GIO, GLib, zstd);
+# A binary that links it adds $(LIBMT_LIBS) (json-glib, GIO, GLib, zstd,
+# LZ4);
 # the archive only contributes the objects the binary uses.  Among them:
 # record_stream.c, the one reader loop for record streams (FIFO, raw file,
 # zstd trace file), and trace_file.c, the trace file layout and writer.
@@ -11,7 +12,7 @@ OBJ := $(BUILD)/obj
 LIB_CFLAGS = $(CFLAGS) $(WARN) -Iinclude -Ilib $(LIBMT_CFLAGS) -MMD -MP
 LIBMT_CFLAGS = $(JSON_GLIB_CFLAGS)
 LIBMT_LIBS = $(JSON_GLIB_LIBS) $(ZSTD_LIBS)
-ZSTD_LIBS = $(call pkg_config,ZSTD_LIBS,--libs libzstd)
+ZSTD_LIBS = $(call pkg_config,ZSTD_LIBS,--libs libzstd liblz4)
 
 LIB_SRCS := lib/msg.c lib/qmp.c lib/serial.c lib/serial_protocol.c lib/unix_socket.c \
 	lib/guestconf.c lib/qemu_argv.c lib/child.c lib/vm.c lib/record_stream.c \

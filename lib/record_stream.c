@@ -3,9 +3,11 @@
  * The record-stream reader loop (record_stream.h).
  *
  * Invariant: `in` holds bytes read but not yet consumed (undetected start,
- * an incomplete header frame, compressed input ZSTD has not taken, or raw
- * bytes of an incomplete record); `out` holds decompressed bytes of an
- * incomplete record.  Everything before them has gone to the callback.
+ * an incomplete header frame, compressed input the decoder has not taken,
+ * or raw bytes of an incomplete record); `out` holds decompressed bytes of
+ * an incomplete record.  Everything before them has gone to the callback.
+ * A delta-coded trace file is undone record by record as records are
+ * handed out; `delta` (the record before) restarts at each frame.
  */
 #include "record_stream.h"
 
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <lz4frame.h>
 #include <zstd.h>
 
 #define READ_BLOCK (1u << 20)
@@ -37,6 +40,9 @@ struct RecordStream {
     guint8 *in;
     gsize in_len, in_cap;
     ZSTD_DCtx *dctx;
+    LZ4F_dctx *lz4;             /* the decoder: dctx or lz4 */
+    TraceTransform transform;
+    guint8 delta[32];
     guint8 *out;
     gsize out_len, out_cap;
     size_t zstd_hint;           /* 0: at a frame boundary */
@@ -90,6 +96,7 @@ void record_stream_free(RecordStream *rs)
         close(rs->fd);
     }
     ZSTD_freeDCtx(rs->dctx);
+    LZ4F_freeDecompressionContext(rs->lz4);
     trace_meta_clear(&rs->meta);
     g_free(rs->in);
     g_free(rs->out);
@@ -111,6 +118,10 @@ static gsize deliver(RecordStream *rs, const guint8 *data, gsize len,
     gsize n = len / rs->record_size;
     if (n == 0) {
         return 0;
+    }
+    if (rs->transform == TRACE_TRANSFORM_DELTA) {
+        trace_delta_decode(rs->format, (guint8 *)data, n * rs->record_size,
+                           rs->delta);
     }
     RecordBlock b = {
         .data = data,
@@ -140,9 +151,13 @@ static bool fail(RecordStream *rs, GError **err, const char *fmt, ...)
     return false;
 }
 
-static void start_zstd(RecordStream *rs)
+static void start_decoder(RecordStream *rs, TraceCompressor compressor)
 {
-    rs->dctx = ZSTD_createDCtx();
+    if (compressor == TRACE_COMPRESS_LZ4) {
+        LZ4F_createDecompressionContext(&rs->lz4, LZ4F_VERSION);
+    } else {
+        rs->dctx = ZSTD_createDCtx();
+    }
     rs->out_cap = ZSTD_DStreamOutSize() * 8;
     rs->out = g_malloc(rs->out_cap);
 }
@@ -185,7 +200,8 @@ static bool detect(RecordStream *rs, GError **err)
             rs->in_len -= 8 + size;
             memmove(rs->in, rs->in + 8 + size, rs->in_len);
             rs->kind = RECORD_SOURCE_TRACE_FILE;
-            start_zstd(rs);
+            rs->transform = rs->meta.codec.transform;
+            start_decoder(rs, rs->meta.codec.compressor);
             return true;
         }
     }
@@ -193,34 +209,73 @@ static bool detect(RecordStream *rs, GError **err)
         (magic >= TRACE_SKIPPABLE_MAGIC_MIN &&
          magic <= TRACE_SKIPPABLE_MAGIC_MAX)) {
         rs->kind = RECORD_SOURCE_ZSTD;
-        start_zstd(rs);
+        start_decoder(rs, TRACE_COMPRESS_ZSTD);
+    } else if (magic == TRACE_LZ4_MAGIC) {
+        rs->kind = RECORD_SOURCE_LZ4;
+        start_decoder(rs, TRACE_COMPRESS_LZ4);
     } else {
         rs->kind = RECORD_SOURCE_RAW;
     }
     return true;
 }
 
+/* One decoder step from `in` (at *@pos) into `out`; the decoder's hint
+ * (0: at a frame boundary) or false on corrupted data. */
+static bool decode_step(RecordStream *rs, gsize *pos, size_t *hint,
+                        GError **err)
+{
+    if (rs->lz4) {
+        size_t src = rs->in_len - *pos, dst = rs->out_cap - rs->out_len;
+        size_t r = LZ4F_decompress(rs->lz4, rs->out + rs->out_len, &dst,
+                                   rs->in + *pos, &src, NULL);
+        if (LZ4F_isError(r)) {
+            return fail(rs, err, "corrupted LZ4 data: %s",
+                        LZ4F_getErrorName(r));
+        }
+        *pos += src;
+        rs->out_len += dst;
+        *hint = r;
+        return true;
+    }
+    ZSTD_inBuffer zin = { rs->in, rs->in_len, *pos };
+    ZSTD_outBuffer zout = { rs->out, rs->out_cap, rs->out_len };
+    size_t r = ZSTD_decompressStream(rs->dctx, &zout, &zin);
+    if (ZSTD_isError(r)) {
+        return fail(rs, err, "corrupted zstd data: %s", ZSTD_getErrorName(r));
+    }
+    *pos = zin.pos;
+    rs->out_len = zout.pos;
+    *hint = r;
+    return true;
+}
+
 /* Decompress `in` into records. */
 static bool decompress(RecordStream *rs, bool *stop, GError **err)
 {
-    ZSTD_inBuffer zin = { rs->in, rs->in_len, 0 };
-    bool full = false;      /* output filled: ZSTD may hold more */
-    while ((zin.pos < zin.size || full) && !*stop) {
-        ZSTD_outBuffer zout = { rs->out, rs->out_cap, rs->out_len };
-        size_t r = ZSTD_decompressStream(rs->dctx, &zout, &zin);
-        full = zout.pos == zout.size;
-        if (ZSTD_isError(r)) {
-            return fail(rs, err, "corrupted zstd data: %s",
-                        ZSTD_getErrorName(r));
+    gsize pos = 0;
+    bool full = false;      /* output filled: the decoder may hold more */
+    while ((pos < rs->in_len || full) && !*stop) {
+        gsize before = pos, out_before = rs->out_len;
+        size_t hint = 1;
+        if (!decode_step(rs, &pos, &hint, err)) {
+            return false;
         }
-        rs->zstd_hint = r;
-        rs->out_len = zout.pos;
+        full = rs->out_len == rs->out_cap;
+        rs->zstd_hint = hint;
         gsize used = deliver(rs, rs->out, rs->out_len, stop);
         rs->out_len -= used;
         memmove(rs->out, rs->out + used, rs->out_len);
+        if (hint == 0) {
+            /* A frame ended: its records are all out (chunks hold whole
+             * records), the next one's deltas start from 0. */
+            memset(rs->delta, 0, sizeof(rs->delta));
+        }
+        if (pos == before && rs->out_len == out_before && !full) {
+            break;          /* the decoder needs more input */
+        }
     }
-    rs->in_len -= zin.pos;
-    memmove(rs->in, rs->in + zin.pos, rs->in_len);
+    rs->in_len -= pos;
+    memmove(rs->in, rs->in + pos, rs->in_len);
     return true;
 }
 
@@ -245,8 +300,8 @@ static bool process(RecordStream *rs, bool *stop, GError **err)
         return false;
     }
     if (rs->eof && !*stop && rs->zstd_hint != 0) {
-        return fail(rs, err, "truncated zstd data (the stream ends inside "
-                    "a frame)");
+        return fail(rs, err, "truncated %s data (the stream ends inside "
+                    "a frame)", rs->lz4 ? "LZ4" : "zstd");
     }
     return true;
 }
@@ -355,6 +410,8 @@ const char *record_stream_kind_name(const RecordStream *rs)
         return "trace file";
     case RECORD_SOURCE_ZSTD:
         return "zstd-compressed record stream";
+    case RECORD_SOURCE_LZ4:
+        return "LZ4-compressed record stream";
     default:
         return "unknown";
     }

@@ -8,9 +8,10 @@
  * The source is detected from its first bytes, whatever it is (a FIFO, a
  * pipe, a regular file):
  *   - a trace file (lib/trace_file.h): its header frame gives the record
- *     format; the rest is decompressed as it is read;
- *   - any other zstd stream (e.g. `zstd` run on a raw stream): decompressed,
- *     the format is the caller's;
+ *     format and the codec; the rest is decompressed (and its address
+ *     deltas undone) as it is read;
+ *   - any other zstd or LZ4 stream (e.g. `zstd` or `lz4` run on a raw
+ *     stream): decompressed, the format is the caller's;
  *   - anything else: raw records of the caller's format.
  * Records go to the callback undecoded (decode them with record.h's
  * gmbeoo_decode_any); a block holds whole records only, drop markers
@@ -30,6 +31,7 @@ typedef enum RecordSourceKind {
     RECORD_SOURCE_RAW,
     RECORD_SOURCE_TRACE_FILE,
     RECORD_SOURCE_ZSTD,
+    RECORD_SOURCE_LZ4,
 } RecordSourceKind;
 
 typedef struct RecordBlock {
