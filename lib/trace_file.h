@@ -112,7 +112,7 @@ typedef struct TraceCodec {
     int level;
 } TraceCodec;
 
-#define TRACE_CODEC_DEFAULT "lz4-delta"
+#define TRACE_CODEC_DEFAULT "zstd-delta"
 
 /* Parse "zstd", "lz4", "zstd-delta" or "lz4-delta", each optionally with
  * ":LEVEL".  Fails with a message naming @name and the choices. */

@@ -3,7 +3,7 @@
  * gmbeoo_dump: decode a GMBEOO record stream (include/gmbeoo/record.h) to
  * text, CSV or DineroIV input, or summarise it.
  *
- *   gmbeoo_dump [--summary | --csv | --din] [--limit N]
+ *   gmbeoo_dump [--summary | --csv | --din | --raw] [--limit N]
  *               [--format gmbeoo16|compact8|extended32] [--cr3 X] [FILE]
  *
  * FILE may be a FIFO (e.g. --trace_fifo_path's), a raw record file, a trace
@@ -18,7 +18,8 @@
  * vaddr,paddr,pc,size,sign_extend,store,cpl,vcpu,cr3 that the format has.
  * --din prints DineroIV's "label address" lines (0 read, 1 write, address
  * in hex without 0x), one per record.  --summary prints counts by kind,
- * cpl and size.  --cr3 keeps the records of one address space (extended32).
+ * cpl and size.  --raw writes the record stream itself (whole records,
+ * drop markers included), e.g. of a delta-coded trace file.  --cr3 keeps the records of one address space (extended32).
  * Drop markers are reported (a text line, or a note on stderr for --csv and
  * --din), never printed as accesses.
  */
@@ -33,7 +34,7 @@
 #include "msg.h"
 #include "record_stream.h"
 
-static gboolean opt_csv, opt_summary, opt_din;
+static gboolean opt_csv, opt_summary, opt_din, opt_raw;
 static gint64 opt_limit = -1;
 static char *opt_format, *opt_cr3;
 
@@ -41,6 +42,9 @@ static const GOptionEntry entries[] = {
     { "csv", 0, 0, G_OPTION_ARG_NONE, &opt_csv, "print CSV", NULL },
     { "din", 0, 0, G_OPTION_ARG_NONE, &opt_din,
       "print DineroIV input (label address: 0 read, 1 write)", NULL },
+    { "raw", 0, 0, G_OPTION_ARG_NONE, &opt_raw,
+      "write the record stream itself (binary, drop markers included)",
+      NULL },
     { "limit", 'n', 0, G_OPTION_ARG_INT64, &opt_limit,
       "stop after N records", "N" },
     { "summary", 's', 0, G_OPTION_ARG_NONE, &opt_summary,
@@ -184,6 +188,21 @@ static bool on_block(const RecordBlock *b, void *opaque)
     return true;
 }
 
+/* --raw: the blocks as they are (--limit counts records). */
+static bool on_raw_block(const RecordBlock *b, void *opaque)
+{
+    Dump *d = opaque;
+    gsize n = b->count;
+    if (opt_limit >= 0) {
+        n = MIN(n, (guint64)opt_limit - d->done);
+    }
+    if (fwrite(b->data, b->record_size, n, stdout) != n) {
+        return false;
+    }
+    d->done += n;
+    return opt_limit < 0 || d->done < (guint64)opt_limit;
+}
+
 static void print_summary(Dump *d, RecordStream *rs, gsize trailing)
 {
     printf("records: %" G_GUINT64_FORMAT "\n", d->done);
@@ -252,8 +271,8 @@ int main(int argc, char **argv)
         error_msg("%s", err ? err->message : "at most one FILE");
         return 2;
     }
-    if (opt_csv + opt_din + opt_summary > 1) {
-        error_msg("--csv, --din and --summary exclude each other");
+    if (opt_csv + opt_din + opt_summary + opt_raw > 1) {
+        error_msg("--csv, --din, --summary and --raw exclude each other");
         return 2;
     }
     Dump d = { .cr3s = g_hash_table_new_full(g_int64_hash, g_int64_equal,
@@ -300,7 +319,7 @@ int main(int argc, char **argv)
     if (opt_csv) {
         csv_header(&d);
     }
-    record_stream_set_callback(rs, on_block, &d);
+    record_stream_set_callback(rs, opt_raw ? on_raw_block : on_block, &d);
     bool ok = record_stream_run(rs, &err);
     flush_out(&d, true);
     bool limited = opt_limit >= 0 && d.done >= (guint64)opt_limit;

@@ -16,6 +16,8 @@
 #include <glib.h>
 #include <stdbool.h>
 
+#include "trace_file.h"
+
 typedef enum {
     TRACE_TO_ANALYSIS_TOOL,     /* --analysis_tool_path */
     TRACE_TO_FIFO,              /* --trace_fifo_path */
@@ -55,6 +57,8 @@ typedef struct Options {
     bool verbose;
     char *report_json;              /* --report_json PATH (absolute), or NULL */
     int record_format;              /* GmbeooRecordFormat, default gmbeoo16 */
+    TraceCodec trace_file_codec;    /* default TRACE_CODEC_DEFAULT */
+    bool has_trace_file_codec;      /* --trace_file_codec was given */
 
     bool help;
     bool version;
