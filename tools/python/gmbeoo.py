@@ -20,9 +20,11 @@ adds paddr, pc, vcpu and cr3.  Drop markers (QEMU had to drop records) are
 not accesses: they are left out, and counted in `dropped` of
 iter_chunks(..., markers=True) items.
 
-Needs numpy, zstandard and lz4: Debian's python3-numpy, python3-zstandard
-and python3-lz4 for /usr/bin/python3 (`make install` puts this module where
-it finds it), or `pip install ./tools/python` in a virtual environment.
+Needs numpy and zstandard: Debian's python3-numpy and python3-zstandard
+for /usr/bin/python3 (`make install` puts this module where it finds it),
+or `pip install ./tools/python` in a virtual environment.  LZ4 files (the
+lz4 and lz4-delta codecs) also need lz4 (python3-lz4; pip's extra
+`gmbeoo[lz4]`).
 """
 
 import codecs
@@ -33,14 +35,25 @@ import sys
 try:
     import numpy as np
     import zstandard
-    import lz4.frame
 except ImportError as _e:
     # One line that says what to do, not a bare "No module named numpy".
     raise ImportError(
-        "gmbeoo needs numpy, zstandard and lz4, which %s lacks (%s): run "
+        "gmbeoo needs numpy and zstandard, which %s lacks (%s): run "
         "Debian's /usr/bin/python3 with python3-numpy python3-zstandard "
-        "python3-lz4 installed, or `pip install numpy zstandard lz4` for "
-        "this interpreter" % (sys.executable, _e)) from None
+        "installed, or `pip install numpy zstandard` for this interpreter"
+        % (sys.executable, _e)) from None
+
+
+def _lz4_frame():
+    """The lz4.frame module, needed only for LZ4 files."""
+    try:
+        import lz4.frame
+    except ImportError:
+        raise ImportError(
+            "reading an LZ4 trace needs lz4, which %s lacks: install "
+            "Debian's python3-lz4, or `pip install lz4`" % sys.executable) \
+            from None
+    return lz4.frame
 
 FORMATS = {"gmbeoo16": 0, "compact8": 1, "extended32": 2}
 FORMAT_NAMES = {v: k for k, v in FORMATS.items()}
@@ -248,13 +261,14 @@ def iter_chunks(path, format=None, markers=False):
                              "finished?)" % path)
         if ix is not None:
             lz4_chunks = h["codec"].startswith("lz4")
+            lz4f = _lz4_frame() if lz4_chunks else None
             delta = h["codec"].endswith("-delta")
             dctx = zstandard.ZstdDecompressor()
             for off, csize, first, count in ix:
                 f.seek(off)
                 frame = _read_exact(f, csize)
                 if lz4_chunks:
-                    buf = lz4.frame.decompress(frame)
+                    buf = lz4f.decompress(frame)
                 else:
                     buf = dctx.decompress(frame)
                 if len(buf) != count * size:
@@ -267,7 +281,7 @@ def iter_chunks(path, format=None, markers=False):
         magic = struct.unpack("<I", f.read(4).ljust(4, b"\0"))[0]
         f.seek(0)
         if magic == LZ4_MAGIC:
-            for first, buf in _blocks(lz4.frame.open(f, "rb"), size, 0):
+            for first, buf in _blocks(_lz4_frame().open(f, "rb"), size, 0):
                 yield emit(first, buf)
         elif magic == ZSTD_MAGIC or magic in SKIPPABLE:
             reader = zstandard.ZstdDecompressor().stream_reader(
