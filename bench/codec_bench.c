@@ -5,6 +5,7 @@
  * (8 MiB chunks), each chunk then decoded and compared with the original.
  *
  *   codec_bench [--format F] [--chunk BYTES] [--max BYTES] STREAM CODEC...
+ *   codec_bench [--format F] --write TRACE STREAM CODEC
  *
  * STREAM is a raw record stream (`zstd -dc TRACE > STREAM`, or a file the
  * FIFO was copied to); CODEC as --trace_file_codec takes it (zstd:-5,
@@ -13,7 +14,10 @@
  * the ratio:
  *   codec=lz4-delta in_bytes=... out_bytes=... ratio=... compress_MBps=...
  *   decompress_MBps=...
+ * With --write, it writes STREAM as a trace file TRACE with CODEC instead
+ * (the writer of --trace_file_path), e.g. to time a reader on it.
  */
+#include <errno.h>
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +27,7 @@
 #include "record_stream.h"
 #include "trace_file.h"
 
-static char *opt_format;
+static char *opt_format, *opt_write;
 static gint64 opt_chunk = 8 << 20, opt_max = 1ll << 30;
 
 static const GOptionEntry entries[] = {
@@ -31,6 +35,8 @@ static const GOptionEntry entries[] = {
       "record format of STREAM (default gmbeoo16)", "F" },
     { "chunk", 0, 0, G_OPTION_ARG_INT64, &opt_chunk,
       "chunk size in bytes (default 8 MiB, as the writer)", "BYTES" },
+    { "write", 'w', 0, G_OPTION_ARG_FILENAME, &opt_write,
+      "write STREAM as a trace file with CODEC instead", "TRACE" },
     { "max", 0, 0, G_OPTION_ARG_INT64, &opt_max,
       "use at most this many bytes of STREAM (default 1 GiB)", "BYTES" },
     G_OPTION_ENTRY_NULL
@@ -59,12 +65,41 @@ int main(int argc, char **argv)
         return 2;
     }
     unsigned rs = gmbeoo_format_size(format);
-    gchar *data;
-    gsize len;
-    if (!g_file_get_contents(argv[1], &data, &len, &err)) {
-        fprintf(stderr, "codec_bench: %s\n", err->message);
+    /* At most --max bytes of it (--write: all of it). */
+    FILE *f = fopen(argv[1], "rb");
+    if (!f) {
+        fprintf(stderr, "codec_bench: cannot read %s: %s\n", argv[1],
+                g_strerror(errno));
         return 2;
     }
+    if (opt_write) {
+        TraceMeta m = { .format = format, .memory_tracer_version = "codec_bench" };
+        if (!trace_codec_parse(argv[2], &m.codec, &err)) {
+            fprintf(stderr, "codec_bench: %s\n", err->message);
+            return 2;
+        }
+        TraceWriter *w = trace_writer_open(opt_write, &m, (gsize)opt_chunk, 0,
+                                           &err);
+        for (size_t n = 1; w && n > 0;) {
+            gsize room;
+            guint8 *p = trace_writer_space(w, &room);
+            n = fread(p, 1, room, f);
+            if (n > 0 && !trace_writer_commit(w, n, &err)) {
+                trace_writer_abort(w);
+                w = NULL;
+            }
+        }
+        fclose(f);
+        if (!w || !trace_writer_finish(w, &err)) {
+            fprintf(stderr, "codec_bench: %s\n", err->message);
+            return 1;
+        }
+        return 0;
+    }
+    gsize len = MIN((gsize)opt_max, (gsize)3 << 30);
+    guint8 *data = g_malloc(len);
+    len = fread(data, 1, len, f);
+    fclose(f);
     len = MIN(len, (gsize)opt_max) / rs * rs;
     gsize chunk = (gsize)opt_chunk / rs * rs;
     guint8 *work = g_malloc(chunk), *back = g_malloc(chunk);
