@@ -679,7 +679,8 @@ issue21() {
         bytes=$(div "$(med $w $c written)" 0.0625 %.0f)
         ratio=$(div "$bytes" "$sz" %.1f)
         x=$(div "$t" "$reader"); tw=$(med $w $c wall); xw=$(div "$tw" "$rwall")
-        printf '| %s | %s (%s) | %sx | %s | %sx | %sx | <= 1.5x, >= 10x | %s |\n' "${c#file_}" "$t" "$n" "$x" "$tw" "$xw" "$ratio" \
+        local name=${c#file_}; name=${name//_/-}
+        printf '| %s | %s (%s) | %sx | %s | %sx | %sx | <= 1.5x, >= 10x | %s |\n' "$name" "$t" "$n" "$x" "$tw" "$xw" "$ratio" \
             "$(awk -v x="$x" -v xw="$xw" -v r="$ratio" 'BEGIN { if (x == "-" || xw == "-" || r == "-") print "n/a"; else print (x <= 1.5 && r >= 10) ? "met" : "NOT met" }')"
     done
     if [ -s "$codecs_txt" ]; then
