@@ -146,6 +146,8 @@ for fmt, name in gmbeoo.FORMAT_NAMES.items():
     open(plain4, 'wb').write(lz4.frame.compress(data[:len(data) // 2]) +
                              lz4.frame.compress(data[len(data) // 2:]))
     check("plain_lz4_" + name, compare(gmbeoo.read(plain4, format=name), exp, fmt) is None)
+    back = subprocess.run([dump, '--raw', '--format', name, plain4], capture_output=True).stdout
+    check("dump_raw_plain_lz4_" + name, back == data, "%d bytes, want %d" % (len(back), len(data)))
     # Every codec: the Python reader, the C reader and --raw agree.
     for codec in ("zstd", "lz4", "zstd-delta", "lz4-delta"):
         cf = os.path.join(tmp, "%s.%s.gmbeoo" % (name, codec))
