@@ -125,23 +125,30 @@ def decode(buf, fmt):
 
 
 def undelta(buf, fmt):
-    """Undo the delta transform of one chunk (lib/trace_file.h): returns
-    the record stream's bytes (a torn tail unchanged)."""
+    """Undo the delta transform of one chunk (lib/trace_file.h): the
+    record stream's bytes (a torn tail unchanged)."""
+    words, tail = _undelta_words(buf, fmt)
+    return words.tobytes() + tail
+
+
+def _undelta_words(buf, fmt):
+    """undelta() as an array of 64-bit words (whole records) and the tail."""
     f = FORMATS.get(fmt, fmt)
     size = RECORD_SIZE[f]
     whole = len(buf) - len(buf) % size
     words = np.frombuffer(buf, dtype="<u8", count=whole // 8).copy()
     words = words.reshape(-1, size // 8)
-    # Wrapping uint64 prefix sums: the inverse of the writer's differences.
+    # Wrapping uint64 prefix sums, in place: the inverse of the writer's
+    # differences.
     if f == 1:
         info = words[:, 0] & np.uint64(0xFF)
-        words[:, 0] = np.cumsum(words[:, 0] & ~np.uint64(0xFF),
-                                dtype=np.uint64) | info
-    elif f == 2:
-        words[:, 1:4] = np.cumsum(words[:, 1:4], axis=0, dtype=np.uint64)
+        words[:, 0] &= ~np.uint64(0xFF)
+        np.cumsum(words[:, 0], out=words[:, 0])
+        words[:, 0] |= info
     else:
-        words[:, 1] = np.cumsum(words[:, 1], dtype=np.uint64)
-    return words.tobytes() + bytes(buf[whole:])
+        for col in ((1, 2, 3) if f == 2 else (1,)):
+            np.cumsum(words[:, col], out=words[:, col])
+    return words, bytes(buf[whole:])
 
 
 def _parse_header(payload):
@@ -275,7 +282,7 @@ def iter_chunks(path, format=None, markers=False):
                     raise ValueError("chunk at %d holds %d bytes, the index "
                                      "says %d records" % (off, len(buf), count))
                 if delta:
-                    buf = undelta(buf, fmt)
+                    buf = _undelta_words(buf, fmt)[0]   # whole records
                 yield emit(first, buf)
             return
         magic = struct.unpack("<I", f.read(4).ljust(4, b"\0"))[0]
