@@ -12,6 +12,7 @@ const char *options_usage_line(void)
 "                     [--trace_only_CPL3_code_GMBE]\n"
 "                     [--log_of_GMBE_block_len N] [--log_of_GMBE_tracing_ratio N]\n"
 "                     [--trace_record_format gmbeoo16|compact8|extended32]\n"
+"                     [--trace_file_codec CODEC[:LEVEL]]\n"
 "                     [--timeout SECONDS | --dont_add_communications_with_host_to_workload]\n"
 "                     [--print_trace_info] [--dont_use_nographic]\n"
 "                     [--dont_exit_qemu_when_done] [--guest_RAM_in_MBs MB]\n"
