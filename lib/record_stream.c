@@ -261,6 +261,7 @@ static bool decompress(RecordStream *rs, bool *stop, GError **err)
             return false;
         }
         full = rs->out_len == rs->out_cap;
+        bool progress = pos != before || rs->out_len != out_before;
         rs->zstd_hint = hint;
         gsize used = deliver(rs, rs->out, rs->out_len, stop);
         rs->out_len -= used;
@@ -270,7 +271,7 @@ static bool decompress(RecordStream *rs, bool *stop, GError **err)
              * records), the next one's deltas start from 0. */
             memset(rs->delta, 0, sizeof(rs->delta));
         }
-        if (pos == before && rs->out_len == out_before && !full) {
+        if (!progress && !full) {
             break;          /* the decoder needs more input */
         }
     }
