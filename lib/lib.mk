@@ -77,7 +77,6 @@ $(GMBEOO_PC): lib/gmbeoo/gmbeoo.pc.in FORCE
 .PHONY: libgmbeoo install-libgmbeoo FORCE
 libgmbeoo: $(LIBGMBEOO_SO) $(LIBGMBEOO_A) $(GMBEOO_PC)
 
-
 install: install-libgmbeoo
 install-libgmbeoo: libgmbeoo
 	install -d $(DESTDIR)$(PREFIX)/include/gmbeoo $(DESTDIR)$(PREFIX)/lib/pkgconfig \
@@ -89,6 +88,15 @@ install-libgmbeoo: libgmbeoo
 	install -m 0644 $(LIBGMBEOO_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 $(GMBEOO_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 0644 lib/gmbeoo/libgmbeoo.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	@# `man gmbeoo_next` and the like: each call's page is libgmbeoo(3).
+	for f in $$(sed -n 's/^ *\(gmbeoo_[a-z_]*\);$$/\1/p' lib/gmbeoo/libgmbeoo.map); do \
+		echo '.so man3/libgmbeoo.3' > $(DESTDIR)$(PREFIX)/share/man/man3/$$f.3; \
+	done
+
+.PHONY: clean-libgmbeoo
+clean: clean-libgmbeoo
+clean-libgmbeoo:
+	rm -rf $(LIBGMBEOO_DIR)
 
 -include $(GMBEOO_OBJS:.o=.d)
 

@@ -37,7 +37,7 @@ fi
 missing=
 for f in include/gmbeoo/gmbeoo.h include/gmbeoo/record.h lib/libgmbeoo.so.1 \
          lib/libgmbeoo.so lib/libgmbeoo.a lib/pkgconfig/gmbeoo.pc \
-         share/man/man3/libgmbeoo.3; do
+         share/man/man3/libgmbeoo.3 share/man/man3/gmbeoo_tool_start.3; do
     [ -e "$prefix/$f" ] || missing="$missing $f"
 done
 [ -z "$missing" ] && pass libgmbeoo_install || fail libgmbeoo_install "missing:$missing"
