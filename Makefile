@@ -15,7 +15,8 @@ PREFIX ?= /usr/local
 DEB_PACKAGES := build-essential pkg-config ccache meson ninja-build python3 \
 	dpkg-dev xz-utils patch cpio libglib2.0-dev libpixman-1-dev libfdt-dev \
 	zlib1g-dev libjson-glib-dev musl-tools busybox-static procps psmisc \
-	file libzstd-dev zstd libcairo2-dev python3-numpy python3-zstandard \
+	file libzstd-dev zstd liblz4-dev lz4 libcairo2-dev python3-numpy \
+	python3-zstandard python3-lz4 \
 	slurm-wlm munge parallel
 
 CC := gcc

@@ -23,7 +23,7 @@ BENCH_C_WORKLOADS := mem_loop pointer_chase syscall_heavy dense_rmw
 BENCH_APPLETS := gzip sort md5sum
 BENCH_PRESETS := full quick
 
-BENCH_TOOLS := $(BENCH_OUT)/drain $(BENCH_OUT)/pipe_ceiling \
+BENCH_TOOLS := $(BENCH_OUT)/drain $(BENCH_OUT)/pipe_ceiling $(BENCH_OUT)/codec_bench \
 	$(BENCH_OUT)/gmbeoo_plugin.so $(BENCH_OUT)/libmem.so \
 	$(BENCH_WL)/upload_1mib $(BENCH_WL)/true_workload \
 	$(foreach p,$(BENCH_PRESETS),\
@@ -54,6 +54,11 @@ bench-profile: deps all bench-tools
 $(BENCH_OUT)/drain: bench/drain.c include/gmbeoo/record.h | deps
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+# The trace file codecs offline on a captured stream (lib/trace_file.c).
+$(BENCH_OUT)/codec_bench: bench/codec_bench.c $(LIBMT)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -Iinclude -Ilib $(LIBMT_CFLAGS) -o $@ $< $(LIBMT) $(LIBMT_LIBS)
 
 $(BENCH_OUT)/pipe_ceiling: bench/pipe_ceiling.c include/gmbeoo/record.h | deps
 	@mkdir -p $(@D)

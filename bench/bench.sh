@@ -75,6 +75,9 @@ plot_png="$results_dir/$stamp-$host$suffix-sampling.png"
 work=$(mktemp -d "${TMPDIR:-/tmp}/mt-bench.XXXXXX")
 runs="$work/runs.tsv"
 trace_file="$work/dense_rmw.gmbeoo.zst"
+files_tsv="$work/files.tsv"         # trace file sizes: workload config rep bytes
+codecs_txt="$work/codecs.txt"       # codec_bench on the kept dense trace
+python_txt="$work/python.txt"       # Python decoding speed on it
 trap 'rm -rf "$work"' EXIT
 per_run_timeout=${BENCH_RUN_TIMEOUT:-300}
 
@@ -83,7 +86,8 @@ if [ "$preset" = full ]; then
     reps=${BENCH_REPS:-3}
     main_workloads=(mem_loop)
     main_configs=(native untraced stock full_sa full_drain B16R10 B3R4 plugin libmem)
-    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32 full_lean_2v full_cachesim full_file)
+    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32 full_lean_2v full_cachesim full_file
+                   file_zstd file_zstd_delta file_lz4 file_lz4_delta)
     other_workloads=(pointer_chase syscall_heavy busybox_gzip busybox_sort busybox_md5sum)
     other_configs=(native untraced full_drain B16R10 plugin)
     dense_pairs=2
@@ -102,7 +106,8 @@ else
     reps=${BENCH_REPS:-3}
     main_workloads=(mem_loop)
     main_configs=(native untraced stock full_sa full_drain B16R10 plugin)
-    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32 full_lean_2v full_cachesim full_file)
+    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32 full_lean_2v full_cachesim full_file
+                   file_zstd file_zstd_delta file_lz4 file_lz4_delta)
     other_workloads=(busybox_gzip)
     other_configs=(native untraced full_drain B16R10)
     dense_pairs=2
@@ -272,6 +277,10 @@ run_one() {
         full_lean8) tool=drain; envs=(DRAIN_TOUCH=0)
                     args+=(--analysis_tool_path "$drain" --print_trace_info
                            --trace_record_format compact8) ;;
+        file_*)     # --trace_file_path per codec (issue 21): file_zstd_delta -> zstd-delta
+                    local codec=${cfg#file_}; codec=${codec//_/-}
+                    args+=(--trace_file_path "$r.trace" --trace_file_codec "$codec"
+                           --print_trace_info) ;;
         full_lean_2v) [ -f "$build/guest/guest-2cpu.conf" ] || return 0
                     tool=drain; envs=(DRAIN_TOUCH=0)
                     args+=(--analysis_tool_path "$drain" --print_trace_info
@@ -341,6 +350,16 @@ run_one() {
         pd=$(grep -o 'dropped=[0-9]*' "$plugin_stats" 2>/dev/null | cut -d= -f2)
         dropped=${pd:--}
     fi
+    if [[ $cfg == file_* ]]; then
+        # The file's size (for the ratio); one dense zstd-delta file is kept
+        # for the offline codec rows and the Python decoding row.
+        printf '%s\t%s\t%s\t%s\n' "$w" "$cfg" "$rep" \
+            "$(stat -c %s "$r.trace" 2>/dev/null || echo -)" >> "$files_tsv"
+        if [ "$cfg" = file_zstd_delta ] && [ "$w" = dense_rmw ] && [ ! -e "$work/kept.trace" ]; then
+            mv "$r.trace" "$work/kept.trace" 2>/dev/null
+        fi
+        rm -f "$r.trace"
+    fi
     [ "$rc" = 0 ] || say "FAILED ($rc): $w $cfg rep $rep: $(tail -2 "$r.err" | tr '\n' ' ')"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$w" "$cfg" "$rep" "$rc" "$((t1 - t0))" "$dur" "$events" "$written" \
@@ -394,6 +413,9 @@ load_start=$(cut -d" " -f1-3 /proc/loadavg)
 if [ -n "${BENCH_FROM:-}" ]; then
     # Re-render a report from the runs saved beside an earlier one.
     cp "$BENCH_FROM-runs.tsv" "$runs" && cp "$BENCH_FROM-pipe.tsv" "$pipe_tsv" || exit 1
+    for f in files.tsv codecs.txt python.txt; do
+        [ -f "$BENCH_FROM-$f" ] && cp "$BENCH_FROM-$f" "$work/$f"
+    done
     [ -f "$BENCH_FROM-commands.txt" ] && cp "$BENCH_FROM-commands.txt" "$work/cmd-saved"
     load_start="(not recorded)"
     have_cli=0; pipe_reps=0
@@ -450,6 +472,29 @@ if [ $have_cli = 1 ]; then
         fi
     done
 fi
+# Issue 21, offline: the codecs on the kept dense trace's record stream
+# (codec_bench: CPU time of one thread), and the Python reader's speed on
+# the trace file itself.
+if [ -z "${BENCH_FROM:-}" ] && [ -e "$work/kept.trace" ]; then
+    if [ -x "$out/codec_bench" ] && "$bin/gmbeoo_dump" --raw "$work/kept.trace" > "$work/kept.raw"; then
+        "$out/codec_bench" "$work/kept.raw" zstd zstd:-3 zstd-delta zstd-delta:-3 lz4 lz4-delta \
+            > "$codecs_txt" 2>&1
+    fi
+    rm -f "$work/kept.raw"
+    /usr/bin/python3 - "$work/kept.trace" "$top/tools/python" > "$python_txt" 2>&1 <<'EOF'
+import sys, time
+sys.path.insert(0, sys.argv[2])
+import gmbeoo
+t0 = time.perf_counter()
+n = sum(len(a) for a in gmbeoo.iter_chunks(sys.argv[1]))
+dt = time.perf_counter() - t0
+print("python_records=%d seconds=%.2f records_per_s=%.0f" % (n, dt, n / dt))
+EOF
+    rm -f "$work/kept.trace"
+fi
+[ -e "$files_tsv" ] || : > "$files_tsv"
+[ -e "$codecs_txt" ] || : > "$codecs_txt"
+[ -e "$python_txt" ] || : > "$python_txt"
 elapsed=$(( $(date +%s) - start_all ))
 [ -n "${BENCH_FROM:-}" ] && have_cli=1
 
@@ -690,7 +735,7 @@ issue10() {
 
 # Issue 21: gmbeoo_cachesim (L1+L2) live at full rate against its own
 # speed on a trace file of the same loop, beside the counting reader.
-issue21() {
+cachesim_rows() {
     local live drainms file cpu recs_live recs_file
     live=$(med dense_rmw full_cachesim traced)
     drainms=$(med dense_rmw full_drain traced)
@@ -705,6 +750,41 @@ issue21() {
         "$(div "$(div "$recs_file" "$file" %.0f)" 1000 %.1f)"
     printf '| on the trace file, CPU (user + sys) | %s | %s | - |\n' "$cpu" \
         "$(div "$(div "$recs_file" "$cpu" %.0f)" 1000 %.1f)"
+}
+
+# Issue 21: a trace file per codec against the counting reader (full_drain)
+# on dense_rmw, the compression ratio (records' bytes / file bytes, from the
+# medians), the offline codec rows and the Python reader's speed.  The
+# verdict is on the traced time, as issue 9's rows; the wall time is shown
+# beside it: it adds the file's fsync and the last 64 MiB ring's worth of
+# records, and on a shared host the write-back of the large files of the
+# plain codecs slows the runs after them.
+codec_rows() {
+    local w=dense_rmw reader rwall c t tw n sz bytes ratio x xw
+    reader=$(med $w full_drain traced); rwall=$(med $w full_drain wall)
+    printf '| trace file codec | traced ms (median, runs) | x counting reader (%s ms) | wall ms | x counting reader (%s ms) | ratio | goal | verdict |\n|---|---|---|---|---|---|---|---|\n' "$reader" "$rwall"
+    for c in file_zstd file_zstd_delta file_lz4 file_lz4_delta; do
+        t=$(med $w $c traced); n=$(nruns $w $c)
+        [ "$n" = 0 ] && continue
+        sz=$(awk -F'\t' -v w=$w -v c=$c '$1 == w && $2 == c && $4 != "-" { v[n++] = $4 + 0 }
+            END { if (!n) { print "-"; exit }
+                  for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+                  print (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2 }' "$files_tsv")
+        bytes=$(div "$(med $w $c written)" 0.0625 %.0f)
+        ratio=$(div "$bytes" "$sz" %.1f)
+        x=$(div "$t" "$reader"); tw=$(med $w $c wall); xw=$(div "$tw" "$rwall")
+        local name=${c#file_}; name=${name//_/-}
+        printf '| %s | %s (%s) | %sx | %s | %sx | %sx | <= 1.5x, >= 10x | %s |\n' "$name" "$t" "$n" "$x" "$tw" "$xw" "$ratio" \
+            "$(awk -v x="$x" -v xw="$xw" -v r="$ratio" 'BEGIN { if (x == "-" || xw == "-" || r == "-") print "n/a"; else print (x <= 1.5 && r >= 10) ? "met" : "NOT met" }')"
+    done
+    if [ -s "$codecs_txt" ]; then
+        printf '\nOffline, on the first dense zstd-delta trace'"'"'s record stream (bench/codec_bench.c, 8 MiB chunks, CPU time of one thread):\n\n```\n'
+        cat "$codecs_txt"
+        printf '```\n'
+    fi
+    if [ -s "$python_txt" ]; then
+        printf '\nPython reader (tools/python/gmbeoo.py, iter_chunks, /usr/bin/python3) on that trace file: %s\n' "$(cat "$python_txt")"
+    fi
 }
 
 # ------------------------------------------------------------ report
@@ -748,7 +828,11 @@ mkdir -p "$results_dir"
     echo
     echo "## Issue 21: gmbeoo_cachesim live and on a trace file (dense_rmw)"
     echo
-    issue21
+    cachesim_rows
+    echo
+    echo "## Issue 21: trace files per codec on dense_rmw, against the counting reader"
+    echo
+    codec_rows
     echo
     table dense_rmw ${dense_configs[@]+"${dense_configs[@]}"}
     echo
@@ -836,6 +920,7 @@ saved="$results_dir/$stamp-$host$suffix"
 if [ "${BENCH_FROM:-}" != "$saved" ]; then
     cp "$runs" "$saved-runs.tsv"
     cp "$pipe_tsv" "$saved-pipe.tsv"
+    for f in files.tsv codecs.txt python.txt; do cp "$work/$f" "$saved-$f"; done
     for f in "$work"/cmd-*; do [ -f "$f" ] && sed "s|$top/||g" "$f"; done > "$saved-commands.txt"
 fi
 
@@ -845,6 +930,10 @@ echo "== memory_tracer bench ($preset) =="
 issue9 | column -t -s '|' 2>/dev/null || issue9
 echo
 issue10 | column -t -s '|' 2>/dev/null || issue10
+echo
+cachesim_rows
+echo
+codec_rows
 echo
 headline | column -t -s '|' 2>/dev/null || headline
 echo

@@ -2,12 +2,14 @@
 #
 # lib/: the modules shared by the CLI, the guest image builder, the tools
 # and the tests, archived into $(LIBMT) = build/obj/libmemory_tracer.a.
-# A binary that links it adds $(LIBMT_LIBS) (json-glib, GIO, GLib, zstd);
+# A binary that links it adds $(LIBMT_LIBS) (json-glib, GIO, GLib, zstd,
+# LZ4);
 # the archive only contributes the objects the binary uses.  Among them
 # trace_file.c, the trace file layout and writer.
 #
 # lib/gmbeoo/: libgmbeoo, the public library (include/gmbeoo/gmbeoo.h):
-# the one reader loop for record streams (FIFO, raw file, zstd trace file)
+# the one reader loop for record streams (FIFO, raw file, trace file of any
+# codec, zstd or LZ4 stream)
 # and the analysis-tool contract, built as build/lib/libgmbeoo.so.1 (with
 # its version script) and build/lib/libgmbeoo.a, and installed with its
 # headers, gmbeoo.pc and libgmbeoo(3).  The project's tools and tests link
@@ -17,7 +19,7 @@ OBJ := $(BUILD)/obj
 LIB_CFLAGS = $(CFLAGS) $(WARN) -Iinclude -Ilib $(LIBMT_CFLAGS) -MMD -MP
 LIBMT_CFLAGS = $(JSON_GLIB_CFLAGS)
 LIBMT_LIBS = $(JSON_GLIB_LIBS) $(ZSTD_LIBS)
-ZSTD_LIBS = $(call pkg_config,ZSTD_LIBS,--libs libzstd)
+ZSTD_LIBS = $(call pkg_config,ZSTD_LIBS,--libs libzstd liblz4)
 
 LIB_SRCS := lib/msg.c lib/qmp.c lib/serial.c lib/serial_protocol.c lib/unix_socket.c \
 	lib/guestconf.c lib/qemu_argv.c lib/child.c lib/vm.c lib/trace_file.c
@@ -38,8 +40,9 @@ $(LIBMT): $(LIB_OBJS)
 GMBEOO_VERSION := 1.0.0
 GMBEOO_SONAME := libgmbeoo.so.1
 # What the library itself links: trace_file.c (through its API) needs GIO
-# and GLib, the reader zstd.  Also the Libs.private of gmbeoo.pc.
-GMBEOO_PKGS := gio-2.0 libzstd
+# and GLib, its codecs and the reader zstd and LZ4.  Also the Libs.private
+# of gmbeoo.pc.
+GMBEOO_PKGS := gio-2.0 libzstd liblz4
 GMBEOO_CFLAGS = $(call pkg_config,GMBEOO_CFLAGS,--cflags $(GMBEOO_PKGS))
 GMBEOO_LIBS = $(call pkg_config,GMBEOO_LIBS,--libs $(GMBEOO_PKGS))
 GMBEOO_SRCS := lib/gmbeoo/source.c lib/gmbeoo/tool.c lib/trace_file.c

@@ -3,7 +3,7 @@
  * gmbeoo_dump: decode a GMBEOO record stream (include/gmbeoo/record.h) to
  * text, CSV or DineroIV input, or summarise it.
  *
- *   gmbeoo_dump [--summary | --csv | --din] [--limit N]
+ *   gmbeoo_dump [--summary | --csv | --din | --raw] [--limit N]
  *               [--format gmbeoo16|compact8|extended32] [--cr3 X] [FILE]
  *
  * FILE may be a FIFO (e.g. --trace_fifo_path's), a raw record file, a trace
@@ -18,7 +18,9 @@
  * vaddr,paddr,pc,size,sign_extend,store,cpl,vcpu,cr3 that the format has.
  * --din prints DineroIV's "label address" lines (0 read, 1 write, address
  * in hex without 0x), one per record.  --summary prints counts by kind,
- * cpl and size.  --cr3 keeps the records of one address space (extended32).
+ * cpl and size.  --raw writes the record stream itself (whole records,
+ * drop markers included), e.g. of a delta-coded trace file.  --cr3 keeps
+ * the records of one address space (extended32).
  * Drop markers are reported (a text line, or a note on stderr for --csv and
  * --din), never printed as accesses.
  */
@@ -32,7 +34,7 @@
 #include "gmbeoo/gmbeoo.h"
 #include "msg.h"
 
-static gboolean opt_csv, opt_summary, opt_din;
+static gboolean opt_csv, opt_summary, opt_din, opt_raw;
 static gint64 opt_limit = -1;
 static char *opt_format, *opt_cr3;
 
@@ -40,6 +42,9 @@ static const GOptionEntry entries[] = {
     { "csv", 0, 0, G_OPTION_ARG_NONE, &opt_csv, "print CSV", NULL },
     { "din", 0, 0, G_OPTION_ARG_NONE, &opt_din,
       "print DineroIV input (label address: 0 read, 1 write)", NULL },
+    { "raw", 0, 0, G_OPTION_ARG_NONE, &opt_raw,
+      "write the record stream itself (binary, drop markers included)",
+      NULL },
     { "limit", 'n', 0, G_OPTION_ARG_INT64, &opt_limit,
       "stop after N records", "N" },
     { "summary", 's', 0, G_OPTION_ARG_NONE, &opt_summary,
@@ -208,6 +213,22 @@ static bool on_batch(Dump *d, const GmbeooBatch *b)
     return true;
 }
 
+/* --raw: the batch's records as they came, drop markers included (--limit
+ * counts records); false at the limit or when stdout fails. */
+static bool on_raw_batch(Dump *d, const GmbeooBatch *b, bool *write_failed)
+{
+    guint64 n = b->count + b->ndrops;
+    if (opt_limit >= 0) {
+        n = MIN(n, (guint64)opt_limit - d->done);
+    }
+    if (fwrite(b->raw, b->record_size, n, stdout) != n) {
+        *write_failed = true;
+        return false;
+    }
+    d->done += n;
+    return opt_limit < 0 || d->done < (guint64)opt_limit;
+}
+
 static void print_summary(Dump *d, GmbeooSource *src, gsize trailing)
 {
     printf("records: %" G_GUINT64_FORMAT "\n", d->done);
@@ -279,8 +300,8 @@ int main(int argc, char **argv)
         error_msg("%s", err ? err->message : "at most one FILE");
         return 2;
     }
-    if (opt_csv + opt_din + opt_summary > 1) {
-        error_msg("--csv, --din and --summary exclude each other");
+    if (opt_csv + opt_din + opt_summary + opt_raw > 1) {
+        error_msg("--csv, --din, --summary and --raw exclude each other");
         return 2;
     }
     Dump d = { .cr3s = g_hash_table_new_full(g_int64_hash, g_int64_equal,
@@ -333,10 +354,13 @@ int main(int argc, char **argv)
     if (opt_csv) {
         csv_header(&d);
     }
-    while (r == GMBEOO_BATCH && on_batch(&d, &b)) {
+    bool write_failed = false;
+    while (r == GMBEOO_BATCH &&
+           (opt_raw ? on_raw_batch(&d, &b, &write_failed)
+                    : on_batch(&d, &b))) {
         r = gmbeoo_next(src, &b);
     }
-    bool ok = r != GMBEOO_ERROR;
+    bool ok = r != GMBEOO_ERROR && !write_failed;
     flush_out(&d, true);
     bool limited = opt_limit >= 0 && d.done >= (guint64)opt_limit;
     GmbeooStats st;
@@ -348,7 +372,9 @@ int main(int argc, char **argv)
         error_msg("%" G_GSIZE_FORMAT " trailing bytes (an incomplete record) "
                   "ignored", trailing);
     }
-    if (!ok) {
+    if (write_failed) {
+        error_msg("cannot write the records: %s", g_strerror(errno));
+    } else if (!ok) {
         error_msg("%s", gmbeoo_errmsg());
     }
     gmbeoo_close(src);

@@ -49,10 +49,20 @@ TEST_WORKLOADS := $(addprefix $(BUILD)/tests/workloads/,$(TEST_WORKLOAD_PROGS) \
 .PHONY: tools install-tools
 tools: libgmbeoo $(TOOLS) $(TEST_WORKLOADS)
 
-install: install-tools
+install: install-tools install-python
 install-tools: $(TOOLS)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+
+# The Python reader (tools/python/gmbeoo.py) where Debian's python3 finds
+# it: PREFIX/lib/python3.N/dist-packages (/usr/local/... is on its path).
+# Lazily set: only `make install` runs /usr/bin/python3.
+PYTHON_SITE = $(PREFIX)/lib/$(shell /usr/bin/python3 -c \
+	'import sys; print("python%d.%d" % sys.version_info[:2])')/dist-packages
+.PHONY: install-python
+install-python:
+	install -d $(DESTDIR)$(PYTHON_SITE)
+	install -m 0644 tools/python/gmbeoo.py $(DESTDIR)$(PYTHON_SITE)/
 
 $(BUILD)/tests/workloads/%.sh: tests/workloads/%.sh
 	@mkdir -p $(@D)

@@ -8,6 +8,7 @@
 #include "options.h"
 
 #include "gmbeoo/record.h"
+#include "trace_file.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -27,8 +28,8 @@ typedef enum {
     OPT_TIMEOUT, OPT_DONT_ADD_COMMS,
     OPT_CPL3, OPT_BLOCK_LEN, OPT_TRACING_RATIO, OPT_PRINT_TRACE_INFO,
     OPT_DONT_USE_NOGRAPHIC, OPT_DONT_EXIT, OPT_GUEST_RAM, OPT_GUEST_VCPUS,
-    OPT_VERBOSE, OPT_REPORT_JSON, OPT_RECORD_FORMAT, OPT_COPY_TO_GUEST,
-    OPT_WORKLOAD_OUTPUT, OPT_HELP, OPT_VERSION,
+    OPT_VERBOSE, OPT_REPORT_JSON, OPT_RECORD_FORMAT, OPT_TRACE_FILE_CODEC,
+    OPT_COPY_TO_GUEST, OPT_WORKLOAD_OUTPUT, OPT_HELP, OPT_VERSION,
     OPT_COUNT
 } OptionId;
 
@@ -59,6 +60,7 @@ static const OptionSpec specs[] = {
     { "guest_RAM_in_MBs", OPT_GUEST_RAM, true, 0 },
     { "guest_num_of_vCPUs", OPT_GUEST_VCPUS, true, 0 },
     { "trace_record_format", OPT_RECORD_FORMAT, true, 0 },
+    { "trace_file_codec", OPT_TRACE_FILE_CODEC, true, 0 },
     { "verbose", OPT_VERBOSE, false, 0 },
     { "report_json", OPT_REPORT_JSON, true, 0 },
     { "copy_to_guest", OPT_COPY_TO_GUEST, true, 0 },
@@ -239,6 +241,14 @@ static bool apply(Options *o, const OptionSpec *spec, const char *value,
         o->record_format = f;
         break;
     }
+    case OPT_TRACE_FILE_CODEC: {
+        g_autoptr(GError) err = NULL;
+        if (!trace_codec_parse(value, &o->trace_file_codec, &err)) {
+            return fail(e, 2, "argument --%s: %s", spec->name, err->message);
+        }
+        o->has_trace_file_codec = true;
+        break;
+    }
     case OPT_COPY_TO_GUEST: {
         guint n = o->copy_to_guest ? g_strv_length(o->copy_to_guest) : 0;
         o->copy_to_guest = g_renew(char *, o->copy_to_guest, n + 2);
@@ -301,6 +311,7 @@ bool options_parse(Options *o, int argc, char **argv, OptionsError *e)
 {
     memset(o, 0, sizeof(*o));
     memset(e, 0, sizeof(*e));
+    trace_codec_parse(TRACE_CODEC_DEFAULT, &o->trace_file_codec, NULL);
     OptionId seen[64];
     int nseen = 0;
     GPtrArray *positional = g_ptr_array_new();

@@ -16,6 +16,8 @@
 #include <glib.h>
 #include <stdbool.h>
 
+#include "trace_file.h"
+
 typedef enum {
     TRACE_TO_ANALYSIS_TOOL,     /* --analysis_tool_path */
     TRACE_TO_FIFO,              /* --trace_fifo_path */
@@ -58,6 +60,8 @@ typedef struct Options {
     char **copy_to_guest;           /* --copy_to_guest, in order; NULL: none */
     char *workload_output_path;     /* absolute after options_validate() */
     int record_format;              /* GmbeooRecordFormat, default gmbeoo16 */
+    TraceCodec trace_file_codec;    /* default TRACE_CODEC_DEFAULT */
+    bool has_trace_file_codec;      /* --trace_file_codec was given */
 
     bool help;
     bool version;

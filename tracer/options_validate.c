@@ -461,6 +461,10 @@ bool options_validate(Options *o, OptionsError *e)
                         "writable dir, but %s isn't.", abs);
         }
     }
+    if (o->has_trace_file_codec && o->mode != TRACE_TO_FILE) {
+        return fail(e, 1, "trace_file_codec applies to --trace_file_path "
+                    "only.");
+    }
     if (o->has_timeout && !(o->timeout > 0)) {
         return fail(e, 1, "timeout must be a positive number of seconds, but "
                     "%g isn't.", o->timeout);

@@ -252,6 +252,7 @@ static bool start_trace_file(Session *s, GError **err)
         .qemu_version = qemu,
         .workload = o->workload_path_on_host ? o->workload_path_on_host
                                              : o->workload_path_on_guest,
+        .codec = o->trace_file_codec,
     };
     debug_msg("writing the trace to %s", o->trace_file_path);
     s->sink = trace_sink_start(s->fifo_path, o->trace_file_path, &meta, err);

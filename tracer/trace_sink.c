@@ -13,10 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* 8 MiB of records per zstd frame: large frames compress better; memory is
+/* 8 MiB of records per frame: large frames compress better; memory is
  * this plus its compressed image. */
 #define CHUNK_BYTES (8u << 20)
-#define ZSTD_LEVEL 1
 
 struct TraceSink {
     GThread *thread;
@@ -114,8 +113,7 @@ TraceSink *trace_sink_start(const char *fifo, const char *path,
     /* QEMU's vCPU and writer threads take about two cores at full rate;
      * zstd may have what else the host has (at most 4 workers). */
     int threads = CLAMP((int)g_get_num_processors() - 2, 0, 4);
-    s->writer = trace_writer_open(path, meta, CHUNK_BYTES, ZSTD_LEVEL,
-                                  threads, err);
+    s->writer = trace_writer_open(path, meta, CHUNK_BYTES, threads, err);
     if (!s->writer) {
         sink_free(s);
         return NULL;

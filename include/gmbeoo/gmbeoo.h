@@ -7,8 +7,9 @@
  * way to read them:
  *
  *   - open any record source: the FIFO of a run, a raw record file, a trace
- *     file (memory_tracer --trace_file_path), a zstd-compressed raw stream,
- *     stdin; the kind and the record format are detected (or given);
+ *     file (memory_tracer --trace_file_path, any codec), a zstd- or
+ *     LZ4-compressed raw stream, stdin; the kind and the record format
+ *     are detected (or given);
  *   - iterate over batches of decoded accesses, with the drop markers of
  *     each batch beside them;
  *   - the run's metadata where the source has it;
@@ -93,14 +94,15 @@ typedef enum GmbeooSourceKind {
     GMBEOO_SOURCE_RAW,          /* records as the FIFO carries them */
     GMBEOO_SOURCE_TRACE_FILE,   /* memory_tracer --trace_file_path */
     GMBEOO_SOURCE_ZSTD,         /* a raw stream compressed with zstd */
+    GMBEOO_SOURCE_LZ4,          /* a raw stream compressed with LZ4 */
 } GmbeooSourceKind;
 
 /*
  * The record format argument of the open calls: a GmbeooRecordFormat, or
  * GMBEOO_FORMAT_AUTO for gmbeoo_format_resolve(NULL) (the environment's
  * GMBEOO_RECORD_FORMAT, which memory_tracer sets for its analysis tool,
- * else gmbeoo16).  It is the format of a source that does not say (raw or
- * zstd); a trace file's header always gives its own: compare
+ * else gmbeoo16).  It is the format of a source that does not say (raw,
+ * zstd or LZ4); a trace file's header always gives its own: compare
  * gmbeoo_meta()->format with what you expected if it matters.
  */
 #define GMBEOO_FORMAT_AUTO (-1)
@@ -117,7 +119,7 @@ int gmbeoo_format_resolve(const char *name);
 
 /*
  * Open @path for reading: a FIFO, a raw record file, a trace file, a zstd
- * file; "-" is stdin.  What it is is detected from its first bytes.
+ * or LZ4 file; "-" is stdin.  What it is is detected from its first bytes.
  * A FIFO's open() waits for a writer, as open(2) does.
  */
 GmbeooSource *gmbeoo_open(const char *path, int format);
@@ -139,7 +141,8 @@ int gmbeoo_fd(const GmbeooSource *src);
 GmbeooSourceKind gmbeoo_kind(const GmbeooSource *src);
 
 /* "raw record stream", "raw record stream (FIFO or pipe)", "trace file",
- * "zstd-compressed record stream" or "unknown". */
+ * "zstd-compressed record stream", "LZ4-compressed record stream" or
+ * "unknown". */
 const char *gmbeoo_kind_name(const GmbeooSource *src);
 
 /* ---- batches ---- */

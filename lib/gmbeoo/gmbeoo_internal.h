@@ -9,6 +9,7 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <lz4frame.h>
 #include <zstd.h>
 
 #include "gmbeoo/gmbeoo.h"
@@ -34,10 +35,14 @@ struct GmbeooSource {
     guint8 *in;
     gsize in_pos, in_len, in_cap;
     ZSTD_DCtx *dctx;
+    LZ4F_dctx *lz4;             /* the decoder: dctx or lz4 */
     guint8 *out;
     gsize out_pos, out_len, out_cap;
-    size_t zstd_hint;           /* 0: at a frame boundary */
+    size_t zstd_hint;           /* the decoder's; 0: at a frame boundary */
     bool zstd_more;             /* the last call filled `out` */
+    TraceTransform transform;   /* a trace file's, undone in `out` */
+    gsize out_undone;           /* out[out_pos, out_undone): undone */
+    guint8 delta[32];           /* the record before (trace_delta_decode) */
 
     GmbeooStats stats;
     TraceMeta tmeta;            /* a trace file's header */

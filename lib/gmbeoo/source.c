@@ -5,20 +5,25 @@
  *
  * The source is detected from its first bytes, whatever it is (a FIFO, a
  * pipe, a regular file):
- *   - a trace file (lib/trace_file.h, whose API parses its header): the
- *     header frame gives the record format and the run's metadata; the
- *     rest is decompressed as it is read;
- *   - any other zstd stream (e.g. `zstd` run on a raw stream): decompressed,
- *     the format is the caller's;
+ *   - a trace file (lib/trace_file.h, whose API parses its header and
+ *     undoes its codec's transform): the header frame gives the record
+ *     format, the codec and the run's metadata; the rest is decompressed
+ *     (zstd or LZ4) as it is read, and a delta codec's address deltas are
+ *     undone by trace_delta_decode() record by record;
+ *   - any other zstd or LZ4 stream (e.g. `zstd` or `lz4` run on a raw
+ *     stream): decompressed, the format is the caller's;
  *   - anything else: raw records of the caller's format.
  *
  * Invariant: `in[in_pos, in_len)` holds bytes read but not yet used
- * (undetected start, compressed input zstd has not taken, or raw records
- * not handed out yet and the bytes of an incomplete one);
+ * (undetected start, compressed input the decoder has not taken, or raw
+ * records not handed out yet and the bytes of an incomplete one);
  * `out[out_pos, out_len)` holds decompressed records not handed out yet
- * and the bytes of an incomplete one.  A batch is taken from the front of
- * one of them; both are compacted only when more must be read, so a
- * batch's raw pointer stays valid until the next call.
+ * and the bytes of an incomplete one.  With a delta codec, the whole
+ * records of `out` are undone as soon as they are decoded (`out_undone`:
+ * how far), the record before kept in `delta` (zero at each frame's
+ * start).  A batch is taken from the front of one of them; both are
+ * compacted only when more must be read, so a batch's raw pointer stays
+ * valid until the next call.
  */
 #include "gmbeoo_internal.h"
 
@@ -181,6 +186,7 @@ void gmbeoo_close(GmbeooSource *src)
         close(src->sigfd);
     }
     ZSTD_freeDCtx(src->dctx);
+    LZ4F_freeDecompressionContext(src->lz4);
     trace_meta_clear(&src->tmeta);
     g_strfreev(src->info);
     g_free(src->in);
@@ -209,6 +215,8 @@ const char *gmbeoo_kind_name(const GmbeooSource *src)
         return "trace file";
     case GMBEOO_SOURCE_ZSTD:
         return "zstd-compressed record stream";
+    case GMBEOO_SOURCE_LZ4:
+        return "LZ4-compressed record stream";
     default:
         return "unknown";
     }
@@ -227,9 +235,13 @@ static guint32 le32(const guint8 *p)
            (guint32)p[3] << 24;
 }
 
-static void start_zstd(GmbeooSource *src)
+static void start_decoder(GmbeooSource *src, TraceCompressor compressor)
 {
-    src->dctx = ZSTD_createDCtx();
+    if (compressor == TRACE_COMPRESS_LZ4) {
+        LZ4F_createDecompressionContext(&src->lz4, LZ4F_VERSION);
+    } else {
+        src->dctx = ZSTD_createDCtx();
+    }
     src->out_cap = ZSTD_DStreamOutSize() * 8;
     src->out = g_malloc(src->out_cap);
 }
@@ -292,7 +304,8 @@ static int detect(GmbeooSource *src)
             }
             src->in_pos = 8 + size;
             src->kind = GMBEOO_SOURCE_TRACE_FILE;
-            start_zstd(src);
+            src->transform = src->tmeta.codec.transform;
+            start_decoder(src, src->tmeta.codec.compressor);
             return STEP_OK;
         }
     }
@@ -300,7 +313,10 @@ static int detect(GmbeooSource *src)
         (magic >= TRACE_SKIPPABLE_MAGIC_MIN &&
          magic <= TRACE_SKIPPABLE_MAGIC_MAX)) {
         src->kind = GMBEOO_SOURCE_ZSTD;
-        start_zstd(src);
+        start_decoder(src, TRACE_COMPRESS_ZSTD);
+    } else if (magic == TRACE_LZ4_MAGIC) {
+        src->kind = GMBEOO_SOURCE_LZ4;
+        start_decoder(src, TRACE_COMPRESS_LZ4);
     } else {
         src->kind = GMBEOO_SOURCE_RAW;
     }
@@ -330,26 +346,83 @@ static void compact(guint8 *buf, gsize *pos, gsize *len)
     }
 }
 
-/* Decompress what `in` holds into `out`, as far as `out` has room. */
-static int decompress(GmbeooSource *src, bool *progress)
+/*
+ * One decoder step from `in` into `out`: *@hint is the decoder's (0: at a
+ * frame boundary), *@stepped whether input was taken or output made.
+ */
+static int decode_step(GmbeooSource *src, size_t *hint, bool *stepped)
 {
-    compact(src->out, &src->out_pos, &src->out_len);
-    ZSTD_inBuffer zin = { src->in + src->in_pos, src->in_len - src->in_pos,
-                          0 };
-    while ((zin.pos < zin.size || src->zstd_more) &&
-           src->out_len < src->out_cap) {
+    gsize in_before = src->in_pos, out_before = src->out_len;
+    if (src->lz4) {
+        size_t n_in = src->in_len - src->in_pos;
+        size_t n_out = src->out_cap - src->out_len;
+        size_t r = LZ4F_decompress(src->lz4, src->out + src->out_len, &n_out,
+                                   src->in + src->in_pos, &n_in, NULL);
+        if (LZ4F_isError(r)) {
+            return fail(src, "corrupted LZ4 data: %s", LZ4F_getErrorName(r));
+        }
+        src->in_pos += n_in;
+        src->out_len += n_out;
+        *hint = r;
+    } else {
+        ZSTD_inBuffer zin = { src->in, src->in_len, src->in_pos };
         ZSTD_outBuffer zout = { src->out, src->out_cap, src->out_len };
         size_t r = ZSTD_decompressStream(src->dctx, &zout, &zin);
         if (ZSTD_isError(r)) {
             return fail(src, "corrupted zstd data: %s", ZSTD_getErrorName(r));
         }
-        /* Output filled: zstd may hold more without more input. */
-        src->zstd_more = zout.pos == zout.size;
-        src->zstd_hint = r;
-        *progress = *progress || zout.pos > src->out_len || zin.pos > 0;
+        src->in_pos = zin.pos;
         src->out_len = zout.pos;
+        *hint = r;
     }
-    src->in_pos += zin.pos;
+    *stepped = src->in_pos != in_before || src->out_len != out_before;
+    return STEP_OK;
+}
+
+/*
+ * A delta codec: undo the whole records decoded since the last call; at a
+ * frame's end (@frame_end) the next frame's deltas start from zero (chunks
+ * hold whole records; a torn last record is stored as it is).
+ */
+static void undo_deltas(GmbeooSource *src, bool frame_end)
+{
+    if (src->transform != TRACE_TRANSFORM_DELTA) {
+        return;
+    }
+    gsize whole = (src->out_len - src->out_undone) / src->record_size *
+                  src->record_size;
+    trace_delta_decode(src->format, src->out + src->out_undone, whole,
+                       src->delta);
+    src->out_undone += whole;
+    if (frame_end) {
+        memset(src->delta, 0, sizeof(src->delta));
+        src->out_undone = src->out_len;
+    }
+}
+
+/* Decompress what `in` holds into `out`, as far as `out` has room. */
+static int decompress(GmbeooSource *src, bool *progress)
+{
+    if (src->transform == TRACE_TRANSFORM_DELTA) {
+        src->out_undone -= src->out_pos;
+    }
+    compact(src->out, &src->out_pos, &src->out_len);
+    while ((src->in_pos < src->in_len || src->zstd_more) &&
+           src->out_len < src->out_cap) {
+        size_t hint = 1;
+        bool stepped = false;
+        if (decode_step(src, &hint, &stepped) != STEP_OK) {
+            return STEP_ERROR;
+        }
+        /* Output filled: the decoder may hold more without more input. */
+        src->zstd_more = src->out_len == src->out_cap;
+        src->zstd_hint = hint;
+        undo_deltas(src, hint == 0);
+        *progress = *progress || stepped;
+        if (!stepped && !src->zstd_more) {
+            break;          /* the decoder needs more input */
+        }
+    }
     return STEP_OK;
 }
 
@@ -408,8 +481,8 @@ int gmbeoo_source_step(GmbeooSource *src)
     }
     if (src->eof) {
         if (src->kind != GMBEOO_SOURCE_RAW && src->zstd_hint != 0) {
-            return fail(src, "truncated zstd data (the stream ends inside "
-                        "a frame)");
+            return fail(src, "truncated %s data (the stream ends inside "
+                        "a frame)", src->lz4 ? "LZ4" : "zstd");
         }
         return STEP_EOF;
     }

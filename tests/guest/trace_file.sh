@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # --trace_file_path on the embedded guest (issue 11 §1-3):
-#  exact_to_file      gmbeoo_exact_workload traced to a file: the run succeeds,
-#                     the file is whole (trailer, no temporary left), and
-#                     `zstd -dc` gives exactly 16 x num_of_events_written_to_trace_buf
+#  exact_to_file      gmbeoo_exact_workload traced to a file (the default
+#                     codec, zstd-delta): the run succeeds, the file is whole
+#                     (trailer, no temporary left), and `gmbeoo_dump --raw`
+#                     gives exactly 16 x num_of_events_written_to_trace_buf
 #                     bytes, with events == written == written to file.
 #  dump_summary       gmbeoo_dump --summary counts those records and shows the
 #                     header (format, sampling, workload).
@@ -14,6 +15,12 @@
 #  python_reader      gmbeoo.read() (Debian's python3) gives the same records
 #                     as gmbeoo_dump --csv; iter_chunks() covers them all.
 #  heatmap            gmbeoo_heatmap draws it (a PNG of the asked size).
+#  codec_zstd, codec_lz4, codec_lz4_delta
+#                     --trace_file_codec: the same workload per codec;
+#                     `gmbeoo_dump --raw` gives 16 x written bytes, and for
+#                     zstd and lz4 exactly what `zstd -dc`/`lz4 -dc` give;
+#                     the Python reader names the codec and reads every
+#                     record.
 #  full_disk          a 4 KiB tmpfs: the run fails with one line naming the
 #                     path and "No space left on device", leaving no file.
 #
@@ -50,7 +57,7 @@ if mt_ok exact_to_file; then
     events=$(mt_value num_of_GMBE_events_since_enabling_GMBEOO)
     written=$(mt_value num_of_events_written_to_trace_buf)
     output=$(mt_value num_of_events_written_to_trace_file)
-    bytes=$(zstd -dc "$trace" 2>"$T/zerr" | wc -c)
+    bytes=$("$DUMP" --raw "$trace" 2>"$T/zerr" | wc -c)
     left=$(find "$T" -name '*partial*')
     trailer=$(tail -c 8 "$trace" 2>/dev/null)
     if [ -z "$written" ] || [ "$written" -lt 3601 ]; then
@@ -58,7 +65,7 @@ if mt_ok exact_to_file; then
     elif [ "$events" != "$written" ] || [ "$output" != "$written" ]; then
         fail exact_to_file "events $events, written to buf $written, to file $output"
     elif [ "$bytes" != $((16 * written)) ]; then
-        fail exact_to_file "zstd -dc gives $bytes bytes, want 16 x $written = $((16 * written)) $(cat "$T/zerr")"
+        fail exact_to_file "gmbeoo_dump --raw gives $bytes bytes, want 16 x $written = $((16 * written)) $(cat "$T/zerr")"
     elif [ -n "$left" ] || [ "$trailer" != GMBEOEND ]; then
         fail exact_to_file "temporary left: '$left', trailer '$trailer'"
     else
@@ -194,6 +201,44 @@ EOF
         fail heatmap "status $rc, IHDR '$ihdr' $(cat "$T/err")"
     fi
 fi
+
+# ---- codec_* ----
+for codec in zstd lz4 lz4-delta; do
+    name=codec_${codec//-/_}
+    tool=${codec%-delta}
+    if ! command -v "$tool" >/dev/null; then
+        skip $name "no $tool command (Debian package $tool)"
+        continue
+    fi
+    ct=$T/exact.$codec
+    mt_run --workload_path_on_host "$WL/gmbeoo_exact_workload" $NOCOMM \
+        --trace_file_path "$ct" --trace_file_codec "$codec" --print_trace_info
+    mt_ok $name || continue
+    written=$(mt_value num_of_events_written_to_trace_buf)
+    "$DUMP" --raw "$ct" > "$T/raw" 2>"$T/err"
+    rawbytes=$(wc -c < "$T/raw")
+    plain=same
+    if [ "$codec" = "$tool" ] && ! "$tool" -dc "$ct" 2>>"$T/err" | cmp -s - "$T/raw"; then
+        plain="$tool -dc differs from gmbeoo_dump --raw"
+    fi
+    py=ok
+    if /usr/bin/python3 -c 'import numpy, zstandard, lz4' 2>/dev/null; then
+        py=$(PYTHONPATH=$top/tools/python /usr/bin/python3 -c '
+import sys, gmbeoo
+h, a = gmbeoo.header(sys.argv[1]), gmbeoo.read(sys.argv[1])
+print("ok" if h["codec"] == sys.argv[2] and len(a) == int(sys.argv[3]) else "codec %s, %d records" % (h["codec"], len(a)))
+' "$ct" "$codec" "$written" 2>&1)
+    fi
+    if [ "$rawbytes" != $((16 * written)) ]; then
+        fail $name "gmbeoo_dump --raw gives $rawbytes bytes, want 16 x $written $(cat "$T/err")"
+    elif [ "$plain" != same ]; then
+        fail $name "$plain"
+    elif [ "$py" != ok ]; then
+        fail $name "python reader: $py"
+    else
+        pass $name
+    fi
+done
 
 # ---- full_disk ----
 mnt=$T/small

@@ -100,6 +100,12 @@ check non_numeric_timeout 2 "argument --timeout: invalid float value: 'soon'" \
     --workload_path_on_host "$wl" --dont_trace --timeout soon "${pos[@]}"
 check bad_record_format 2 "argument --trace_record_format: invalid choice: 'foo' (choose from 'gmbeoo16', 'compact8', 'extended32')" \
     --workload_path_on_guest /bin/true --dont_trace --trace_record_format foo
+check bad_trace_file_codec 2 "argument --trace_file_codec: unknown trace file codec \"gzip\" (zstd, lz4, zstd-delta or lz4-delta, optionally with :LEVEL)" \
+    --workload_path_on_host "$wl" --trace_file_path "$tmp/t.zst" --trace_file_codec gzip "${pos[@]}"
+check bad_trace_file_codec_level 2 "argument --trace_file_codec: bad codec level in \"zstd:fast\"" \
+    --workload_path_on_host "$wl" --trace_file_path "$tmp/t.zst" --trace_file_codec zstd:fast "${pos[@]}"
+check codec_without_trace_file 1 "=trace_file_codec applies to --trace_file_path only." \
+    --workload_path_on_host "$wl" --dont_trace --trace_file_codec zstd "${pos[@]}"
 check non_numeric_ram 2 "argument --guest_RAM_in_MBs: invalid int value: 'lots'" \
     --workload_path_on_host "$wl" --dont_trace --guest_RAM_in_MBs lots "${pos[@]}"
 check non_numeric_vcpus 2 "argument --guest_num_of_vCPUs: invalid int value: 'two'" \

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# tools/python/gmbeoo.py with Debian's python3 (numpy, zstandard): raw
-# streams of the three formats, a trace file built here from the layout in
-# lib/trace_file.h (several chunks, index, trailer), a plain zstd file, drop
-# markers; and the C reader (gmbeoo_dump --csv) agreeing with it on the
-# same trace file.
+# tools/python/gmbeoo.py with Debian's python3 (numpy, zstandard, lz4): raw
+# streams of the three formats, trace files built here from the layout in
+# lib/trace_file.h (several chunks, index, trailer) with every codec (zstd:
+# layout version 1 as older memory_tracers wrote it; lz4, zstd-delta,
+# lz4-delta: version 2), plain zstd and LZ4 files, drop markers; the C
+# reader (gmbeoo_dump --csv) agreeing with it on the same trace files,
+# `gmbeoo_dump --raw` giving the record stream back for every codec, and
+# `zstd -dc`/`lz4 -dc` giving it for the plain codecs.
 set -uo pipefail
 top=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=${BIN:-$top/build/bin}
 py=/usr/bin/python3
-if ! $py -c 'import numpy, zstandard' 2>/dev/null; then
-    echo "SKIP: python_reader: /usr/bin/python3 lacks numpy or zstandard (python3-numpy, python3-zstandard)"
-    exit 0
+if ! $py -c 'import numpy, zstandard, lz4' 2>/dev/null; then
+    echo "SKIP: python_reader: /usr/bin/python3 lacks numpy, zstandard or lz4 (python3-numpy, python3-zstandard, python3-lz4)"
+    exit 77
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mt-py.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -20,6 +23,7 @@ PYTHONPATH=$top/tools/python $py - "$tmp" "$bin/gmbeoo_dump" <<'EOF'
 import os, struct, subprocess, sys
 import numpy as np
 import zstandard
+import lz4.frame
 import gmbeoo
 
 tmp, dump = sys.argv[1], sys.argv[2]
@@ -68,16 +72,41 @@ def compare(arr, exp, fmt):
         return "compact8 has no vcpu"
     return None
 
-def trace_file(path, fmt, data, chunk_records):
+def delta(buf, fmt):
+    """The writer's delta transform, from lib/trace_file.h's words."""
+    size = gmbeoo.RECORD_SIZE[fmt]
+    w = np.frombuffer(buf, dtype='<u8').reshape(-1, size // 8).copy()
+    prev = np.vstack([np.zeros((1, size // 8), dtype=np.uint64), w[:-1]])
+    if fmt == 1:
+        m = ~np.uint64(0xFF)
+        w[:, 0] = ((w[:, 0] & m) - (prev[:, 0] & m)) | (w[:, 0] & np.uint64(0xFF))
+    else:
+        cols = [1, 2, 3] if fmt == 2 else [1]
+        w[:, cols] = w[:, cols] - prev[:, cols]
+    return w.tobytes()
+
+def trace_file(path, fmt, data, chunk_records, codec="zstd"):
     size = gmbeoo.RECORD_SIZE[fmt]
     text = b"guest_image=/img.qcow2\nsnapshot=snap\nmemory_tracer_version=t\nqemu_version=7.2.0\nworkload=w\\nx\n"
-    hdr = b"GMBEOOTF" + struct.pack('<6I', 1, fmt, size, 2, 3, 1) + text
+    if codec == "zstd":
+        hdr = b"GMBEOOTF" + struct.pack('<6I', 1, fmt, size, 2, 3, 1) + text
+    else:
+        hdr = b"GMBEOOTF" + struct.pack('<8I', 2, fmt, size, 2, 3, 1,
+                                        codec.startswith("lz4"),
+                                        codec.endswith("-delta")) + text
     out = bytearray(struct.pack('<II', 0x184D2A50, len(hdr)) + hdr)
     cctx = zstandard.ZstdCompressor(level=1, write_checksum=True)
     entries = []
     step = chunk_records * size
     for off in range(0, len(data), step):
-        c = cctx.compress(data[off:off + step])
+        piece = data[off:off + step]
+        if codec.endswith("-delta"):
+            piece = delta(piece, fmt)
+        if codec.startswith("lz4"):
+            c = lz4.frame.compress(piece, content_checksum=True,
+                                   store_size=True)
+        else:
+            c = cctx.compress(piece)
         entries.append((len(out), len(c), off // size, len(data[off:off + step]) // size))
         out += c
     ioff = len(out)
@@ -113,6 +142,31 @@ for fmt, name in gmbeoo.FORMAT_NAMES.items():
     plain = os.path.join(tmp, name + '.zst')
     open(plain, 'wb').write(zstandard.ZstdCompressor().compress(data))
     check("plain_zstd_" + name, compare(gmbeoo.read(plain, format=name), exp, fmt) is None)
+    plain4 = os.path.join(tmp, name + '.lz4')
+    open(plain4, 'wb').write(lz4.frame.compress(data[:len(data) // 2]) +
+                             lz4.frame.compress(data[len(data) // 2:]))
+    check("plain_lz4_" + name, compare(gmbeoo.read(plain4, format=name), exp, fmt) is None)
+    back = subprocess.run([dump, '--raw', '--format', name, plain4], capture_output=True).stdout
+    check("dump_raw_plain_lz4_" + name, back == data, "%d bytes, want %d" % (len(back), len(data)))
+    # Every codec: the Python reader, the C reader and --raw agree.
+    for codec in ("zstd", "lz4", "zstd-delta", "lz4-delta"):
+        cf = os.path.join(tmp, "%s.%s.gmbeoo" % (name, codec))
+        trace_file(cf, fmt, data, 700, codec)
+        why = compare(gmbeoo.read(cf), exp, fmt)
+        check("codec_%s_%s" % (codec, name), why is None and
+              gmbeoo.header(cf)["codec"] == codec, why)
+        raw_back = subprocess.run([dump, '--raw', cf], capture_output=True, check=True).stdout
+        check("dump_raw_%s_%s" % (codec, name), raw_back == data,
+              "%d bytes, want %d" % (len(raw_back), len(data)))
+        csv = subprocess.run([dump, '--csv', cf], capture_output=True, text=True, check=True).stdout
+        rows = [l.split(',') for l in csv.splitlines()[1:]]
+        check("c_reader_codec_%s_%s" % (codec, name), len(rows) == N and
+              [int(r[0], 0) for r in rows] == [int(x) for x in gmbeoo.read(cf)["vaddr"]])
+        if not codec.endswith("-delta"):
+            tool = codec
+            plain_out = subprocess.run([tool, '-dc', cf], capture_output=True).stdout
+            check("%s_dc_%s" % (codec, name), plain_out == data,
+                  "%d bytes, want %d" % (len(plain_out), len(data)))
     # The C reader on the file written here from the documented layout.
     csv = subprocess.run([dump, '--csv', tf], capture_output=True, text=True, check=True).stdout
     lines = csv.splitlines()

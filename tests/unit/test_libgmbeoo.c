@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests of libgmbeoo (include/gmbeoo/gmbeoo.h) and lib/trace_file.c:
- * every kind of source (pipe, raw file, trace file, zstd stream, stdin),
- * records split across reads, batches of the three formats, drop markers,
- * format detection, trace files written and read back (several chunks,
- * index and trailer), corrupted and truncated input, and the
+ * every kind of source (pipe, raw file, trace file of every codec, zstd
+ * and LZ4 stream, stdin), records split across reads, batches of the three
+ * formats, drop markers, format detection, trace files of every codec
+ * written and read back (several chunks, index and trailer, deltas undone
+ * across refills), codec names, corrupted and truncated input, and the
  * analysis-tool contract (gmbeoo_tool_start/report with SIGUSR1, EOF and
  * SIGTERM) in a child process.
  */
@@ -19,6 +20,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <lz4frame.h>
 #include <zstd.h>
 
 #include "check.h"
@@ -204,6 +206,7 @@ static char *tmp_dir;
 
 /* Write @s as a trace file with small chunks; returns its path. */
 static int writer_threads;
+static TraceCodec writer_codec;     /* zstd: layout version 1 */
 
 static char *write_trace(const char *name, GmbeooRecordFormat f,
                          GByteArray *s, gsize chunk, GError **err)
@@ -213,9 +216,9 @@ static char *write_trace(const char *name, GmbeooRecordFormat f,
         .format = f, .block_len_log = 3, .tracing_ratio_log = 4,
         .cpl3_only = true, .guest_image = "img.qcow2", .snapshot = "snap",
         .memory_tracer_version = "test", .qemu_version = "7.2",
-        .workload = "work\nload",
+        .workload = "work\nload", .codec = writer_codec,
     };
-    TraceWriter *w = trace_writer_open(path, &m, chunk, 1, writer_threads,
+    TraceWriter *w = trace_writer_open(path, &m, chunk, writer_threads,
                                        err);
     if (!w) {
         g_free(path);
@@ -248,8 +251,10 @@ static guint64 le64_at(const guint8 *p)
 
 static void test_trace_file(GmbeooRecordFormat f)
 {
-    g_autofree char *fmt = g_strdup_printf("%s%s", gmbeoo_format_name(f),
-                                           writer_threads ? "_threads" : "");
+    g_autofree char *codec = trace_codec_name(&writer_codec);
+    g_autofree char *fmt = g_strdup_printf("%s%s_%s", gmbeoo_format_name(f),
+                                           writer_threads ? "_threads" : "",
+                                           codec);
     g_autoptr(GByteArray) s = make_stream(f, 5000);
     g_autoptr(GError) err = NULL;
     g_autofree char *fname = g_strdup_printf("t_%s.gmbeoo.zst",
@@ -303,7 +308,8 @@ static void test_trace_file(GmbeooRecordFormat f)
                 guint64 off = le64_at(e), cnt = le64_at(e + 24);
                 idx_ok = le64_at(e + 16) == first && off < ioff &&
                          (gmbeoo_le64(b + off) & 0xffffffffu) ==
-                             TRACE_ZSTD_MAGIC &&
+                             (writer_codec.compressor == TRACE_COMPRESS_LZ4
+                              ? TRACE_LZ4_MAGIC : TRACE_ZSTD_MAGIC) &&
                          cnt * rs_size <= 4096;
                 first += cnt;
             }
@@ -343,6 +349,79 @@ static bool read_all(const char *path, guint64 *records)
     bool same = gmbeoo_next(src, &b) == r;
     gmbeoo_close(src);
     return r == GMBEOO_END && same;
+}
+
+/* A torn last record is kept as it is by every codec (the delta transform
+ * leaves it alone), and the reader holds it back as a partial record. */
+static void test_delta_torn_tail(void)
+{
+    GmbeooRecordFormat f = GMBEOO_FORMAT_GMBEOO16;
+    g_autoptr(GByteArray) s = make_stream(f, 3000);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *codec = trace_codec_name(&writer_codec);
+    g_autofree char *name = g_strdup_printf("trace_file_torn_tail_%s", codec);
+    gsize whole = s->len;
+    g_byte_array_append(s, (const guint8 *)"\x21\x00\x00\x00\x00", 5);
+    g_autofree char *fname = g_strdup_printf("torn_%s.gmbeoo", codec);
+    g_autofree char *path = write_trace(fname, f, s, 4096, &err);
+    GmbeooSource *src = path ? gmbeoo_open(path, f) : NULL;
+    Collected c;
+    collected_init(&c);
+    bool ok = src && collect_all(src, &c) == GMBEOO_END;
+    GmbeooStats st = { 0 };
+    if (src) {
+        gmbeoo_stats(src, &st);
+    }
+    CHECK(name, ok && c.bytes->len == whole &&
+          memcmp(c.bytes->data, s->data, whole) == 0 &&
+          st.partial_bytes == 5);
+    gmbeoo_close(src);
+    g_byte_array_free(c.bytes, TRUE);
+}
+
+/* One chunk larger than the reader's output buffer: its deltas are undone
+ * in pieces, across refills, and batches never see a delta. */
+static void test_delta_big_chunk(const char *codec_name)
+{
+    GmbeooRecordFormat f = GMBEOO_FORMAT_EXTENDED32;
+    TraceCodec saved = writer_codec;
+    g_assert(trace_codec_parse(codec_name, &writer_codec, NULL));
+    g_autoptr(GByteArray) s = make_stream(f, 200000);    /* 6.4 MB */
+    g_autoptr(GError) err = NULL;
+    g_autofree char *fname = g_strdup_printf("big_%s.gmbeoo", codec_name);
+    g_autofree char *path = write_trace(fname, f, s, 4u << 20, &err);
+    writer_codec = saved;
+    GmbeooSource *src = path ? gmbeoo_open(path, f) : NULL;
+    Collected c;
+    collected_init(&c);
+    bool ok = src && collect_all(src, &c) == GMBEOO_END;
+    g_autofree char *name = g_strdup_printf("trace_file_big_chunk_%s",
+                                            codec_name);
+    CHECK(name, ok && c.bytes->len == s->len &&
+          memcmp(c.bytes->data, s->data, s->len) == 0 && c.indexes_ok);
+    gmbeoo_close(src);
+    g_byte_array_free(c.bytes, TRUE);
+}
+
+static void test_codec_parse(void)
+{
+    TraceCodec c;
+    g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL;
+    g_autofree char *n1 = NULL, *n2 = NULL;
+    bool ok = trace_codec_parse("lz4-delta", &c, NULL) &&
+              c.compressor == TRACE_COMPRESS_LZ4 &&
+              c.transform == TRACE_TRANSFORM_DELTA && c.level == 0 &&
+              !strcmp(n1 = trace_codec_name(&c), "lz4-delta") &&
+              trace_codec_parse("zstd:-3", &c, NULL) &&
+              c.compressor == TRACE_COMPRESS_ZSTD &&
+              c.transform == TRACE_TRANSFORM_NONE && c.level == -3 &&
+              !strcmp(n2 = trace_codec_name(&c), "zstd:-3") &&
+              !trace_codec_parse("gzip", &c, &e1) &&
+              strstr(e1->message, "unknown trace file codec \"gzip\"") &&
+              !trace_codec_parse("zstd:", &c, &e2) &&
+              strstr(e2->message, "bad codec level") &&
+              !trace_codec_parse("zstd:x", &c, &e3);
+    CHECK("trace_codec_parse", ok);
 }
 
 static void test_corrupted(void)
@@ -555,6 +634,37 @@ static void test_detection(void)
     gmbeoo_stats(src, &st);
     CHECK("truncated_zstd_stream", r == GMBEOO_ERROR && st.error &&
           strstr(gmbeoo_errmsg(), "truncated zstd data"));
+    gmbeoo_close(src);
+    g_byte_array_free(c.bytes, TRUE);
+
+    /* lz4 -c of the raw stream (two frames: `lz4` run twice, concatenated),
+     * then cut short. */
+    LZ4F_preferences_t prefs = { 0 };
+    size_t lcap = LZ4F_compressFrameBound(c8->len, &prefs);
+    g_autofree guint8 *l = g_malloc(2 * lcap);
+    size_t half = c8->len / 2;
+    size_t l1 = LZ4F_compressFrame(l, lcap, c8->data, half, &prefs);
+    size_t l2 = LZ4F_isError(l1) ? l1
+                : LZ4F_compressFrame(l + l1, lcap, c8->data + half,
+                                     c8->len - half, &prefs);
+    bool made = !LZ4F_isError(l1) && !LZ4F_isError(l2);
+    g_autofree char *lpath = put_file("d_lz4", l, made ? l1 + l2 : 0);
+    src = gmbeoo_open(lpath, GMBEOO_FORMAT_COMPACT8);
+    collected_init(&c);
+    r = src ? collect_all(src, &c) : GMBEOO_ERROR;
+    CHECK("detect_plain_lz4", made && r == GMBEOO_END &&
+          gmbeoo_kind(src) == GMBEOO_SOURCE_LZ4 &&
+          !strcmp(gmbeoo_kind_name(src), "LZ4-compressed record stream") &&
+          c.bytes->len == c8->len &&
+          memcmp(c.bytes->data, c8->data, c8->len) == 0);
+    gmbeoo_close(src);
+    g_byte_array_free(c.bytes, TRUE);
+    g_autofree char *lcut = put_file("d_lz4_cut", l, made ? l1 + l2 - 3 : 0);
+    src = gmbeoo_open(lcut, GMBEOO_FORMAT_COMPACT8);
+    collected_init(&c);
+    r = src ? collect_all(src, &c) : GMBEOO_END;
+    CHECK("truncated_lz4_stream", made && r == GMBEOO_ERROR &&
+          strstr(gmbeoo_errmsg(), "truncated LZ4 data"));
     gmbeoo_close(src);
     g_byte_array_free(c.bytes, TRUE);
 
@@ -792,9 +902,20 @@ int main(void)
     test_torn_tail();
     test_decode_formats();
     test_drop_markers();
-    for (int f = 0; f < GMBEOO_FORMAT__MAX; f++) {
-        test_trace_file(f);
+    static const char *const codecs[] = {
+        "zstd", "lz4", "zstd-delta", "lz4-delta", "zstd:-5", "lz4:-3",
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(codecs); i++) {
+        g_assert(trace_codec_parse(codecs[i], &writer_codec, NULL));
+        for (int f = 0; f < GMBEOO_FORMAT__MAX; f++) {
+            test_trace_file(f);
+        }
+        test_delta_torn_tail();
     }
+    memset(&writer_codec, 0, sizeof(writer_codec));
+    test_delta_big_chunk("zstd-delta");
+    test_delta_big_chunk("lz4-delta");
+    test_codec_parse();
     writer_threads = 2;             /* zstd's worker threads: same stream */
     test_trace_file(GMBEOO_FORMAT_COMPACT8);
     writer_threads = 0;

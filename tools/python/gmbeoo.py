@@ -7,11 +7,12 @@
         ...
     gmbeoo.header(path)                         # the trace file's header
 
-A source is a trace file (memory_tracer --trace_file_path: zstd frames
-with a header and a chunk index in skippable frames), any other zstd file
-of records, or a raw record stream (a file written from the FIFO).  The
-record formats and the trace file layout are documented in
-include/gmbeoo/record.h and lib/trace_file.h.
+A source is a trace file (memory_tracer --trace_file_path: zstd or LZ4
+frames, with or without address deltas, a header and a chunk index in
+skippable frames), any other zstd or LZ4 file of records, or a raw record
+stream (a file written from the FIFO).  The record formats and the trace
+file layout are documented in include/gmbeoo/record.h and
+lib/trace_file.h.
 
 Every array has the fields vaddr (uint64), size (bytes, uint8), store
 (bool), cpl (uint8) and sign_extend (bool); gmbeoo16 adds vcpu, extended32
@@ -19,15 +20,40 @@ adds paddr, pc, vcpu and cr3.  Drop markers (QEMU had to drop records) are
 not accesses: they are left out, and counted in `dropped` of
 iter_chunks(..., markers=True) items.
 
-Needs Debian's python3-numpy and python3-zstandard (run /usr/bin/python3).
+Needs numpy and zstandard: Debian's python3-numpy and python3-zstandard
+for /usr/bin/python3 (`make install` puts this module where it finds it),
+or `pip install ./tools/python` in a virtual environment.  LZ4 files (the
+lz4 and lz4-delta codecs) also need lz4 (python3-lz4; pip's extra
+`gmbeoo[lz4]`).
 """
 
 import codecs
 import os
 import struct
+import sys
 
-import numpy as np
-import zstandard
+try:
+    import numpy as np
+    import zstandard
+except ImportError as _e:
+    # One line that says what to do, not a bare "No module named numpy".
+    raise ImportError(
+        "gmbeoo needs numpy and zstandard, which %s lacks (%s): run "
+        "Debian's /usr/bin/python3 with python3-numpy python3-zstandard "
+        "installed, or `pip install numpy zstandard` for this interpreter"
+        % (sys.executable, _e)) from None
+
+
+def _lz4_frame():
+    """The lz4.frame module, needed only for LZ4 files."""
+    try:
+        import lz4.frame
+    except ImportError:
+        raise ImportError(
+            "reading an LZ4 trace needs lz4, which %s lacks: install "
+            "Debian's python3-lz4, or `pip install lz4`" % sys.executable) \
+            from None
+    return lz4.frame
 
 FORMATS = {"gmbeoo16": 0, "compact8": 1, "extended32": 2}
 FORMAT_NAMES = {v: k for k, v in FORMATS.items()}
@@ -37,6 +63,9 @@ HEADER_MAGIC = 0x184D2A50
 INDEX_MAGIC = 0x184D2A5E
 TRAILER_MAGIC = 0x184D2A5F
 ZSTD_MAGIC = 0xFD2FB528
+LZ4_MAGIC = 0x184D2204
+COMPRESSORS = {0: "zstd", 1: "lz4"}
+TRANSFORMS = {0: "", 1: "-delta"}
 SKIPPABLE = range(0x184D2A50, 0x184D2A60)
 DROP_MARKER_INFO = 0x07
 
@@ -95,17 +124,55 @@ def decode(buf, fmt):
     return out, dropped
 
 
+def undelta(buf, fmt):
+    """Undo the delta transform of one chunk (lib/trace_file.h): the
+    record stream's bytes (a torn tail unchanged)."""
+    words, tail = _undelta_words(buf, fmt)
+    return words.tobytes() + tail
+
+
+def _undelta_words(buf, fmt):
+    """undelta() as an array of 64-bit words (whole records) and the tail."""
+    f = FORMATS.get(fmt, fmt)
+    size = RECORD_SIZE[f]
+    whole = len(buf) - len(buf) % size
+    words = np.frombuffer(buf, dtype="<u8", count=whole // 8).copy()
+    words = words.reshape(-1, size // 8)
+    # Wrapping uint64 prefix sums, in place: the inverse of the writer's
+    # differences.
+    if f == 1:
+        info = words[:, 0] & np.uint64(0xFF)
+        words[:, 0] &= ~np.uint64(0xFF)
+        np.cumsum(words[:, 0], out=words[:, 0])
+        words[:, 0] |= info
+    else:
+        for col in ((1, 2, 3) if f == 2 else (1,)):
+            np.cumsum(words[:, col], out=words[:, col])
+    return words, bytes(buf[whole:])
+
+
 def _parse_header(payload):
     if len(payload) < 32 or payload[:8] != b"GMBEOOTF":
         raise ValueError("corrupted trace file header: no GMBEOOTF")
     version, fmt, size, b, r, flags = struct.unpack_from("<6I", payload, 8)
-    if version != 1 or fmt not in RECORD_SIZE or RECORD_SIZE[fmt] != size:
+    if version not in (1, 2) or fmt not in RECORD_SIZE or \
+            RECORD_SIZE[fmt] != size:
         raise ValueError("corrupted trace file header: version %d, format "
                          "%d, record size %d" % (version, fmt, size))
+    comp, transform, fixed = 0, 0, 32
+    if version == 2:
+        if len(payload) < 40:
+            raise ValueError("corrupted trace file header: too short")
+        comp, transform = struct.unpack_from("<2I", payload, 32)
+        if comp not in COMPRESSORS or transform not in TRANSFORMS:
+            raise ValueError("corrupted trace file header: unknown codec "
+                             "%d/%d" % (comp, transform))
+        fixed = 40
     h = {"record_format": FORMAT_NAMES[fmt], "record_size": size,
          "log_of_GMBE_block_len": b, "log_of_GMBE_tracing_ratio": r,
-         "trace_only_CPL3_code_GMBE": bool(flags & 1)}
-    for line in payload[32:].decode("utf-8", "replace").split("\n"):
+         "trace_only_CPL3_code_GMBE": bool(flags & 1),
+         "codec": COMPRESSORS[comp] + TRANSFORMS[transform]}
+    for line in payload[fixed:].decode("utf-8", "replace").split("\n"):
         if "=" in line:
             k, v = line.split("=", 1)
             # Values are C-escaped ASCII (g_strescape).
@@ -196,19 +263,34 @@ def iter_chunks(path, format=None, markers=False):
         return (arr, first, dropped) if markers else arr
 
     with open(path, "rb") as f:
+        if h is not None and h["codec"] != "zstd" and ix is None:
+            raise ValueError("%s: a trace file without its index (not "
+                             "finished?)" % path)
         if ix is not None:
+            lz4_chunks = h["codec"].startswith("lz4")
+            lz4f = _lz4_frame() if lz4_chunks else None
+            delta = h["codec"].endswith("-delta")
             dctx = zstandard.ZstdDecompressor()
             for off, csize, first, count in ix:
                 f.seek(off)
-                buf = dctx.decompress(_read_exact(f, csize))
+                frame = _read_exact(f, csize)
+                if lz4_chunks:
+                    buf = lz4f.decompress(frame)
+                else:
+                    buf = dctx.decompress(frame)
                 if len(buf) != count * size:
                     raise ValueError("chunk at %d holds %d bytes, the index "
                                      "says %d records" % (off, len(buf), count))
+                if delta:
+                    buf = _undelta_words(buf, fmt)[0]   # whole records
                 yield emit(first, buf)
             return
         magic = struct.unpack("<I", f.read(4).ljust(4, b"\0"))[0]
         f.seek(0)
-        if magic == ZSTD_MAGIC or magic in SKIPPABLE:
+        if magic == LZ4_MAGIC:
+            for first, buf in _blocks(_lz4_frame().open(f, "rb"), size, 0):
+                yield emit(first, buf)
+        elif magic == ZSTD_MAGIC or magic in SKIPPABLE:
             reader = zstandard.ZstdDecompressor().stream_reader(
                 f, read_across_frames=True)
             for first, buf in _blocks(reader, size, 0):
