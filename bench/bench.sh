@@ -86,8 +86,8 @@ if [ "$preset" = full ]; then
     reps=${BENCH_REPS:-3}
     main_workloads=(mem_loop)
     main_configs=(native untraced stock full_sa full_drain B16R10 B3R4 plugin libmem)
-    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32 full_lean_2v
-                   full_cachesim full_file file_zstd file_zstd_delta file_lz4 file_lz4_delta)
+    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32 full_lean_2v full_cachesim full_file
+                   file_zstd file_zstd_delta file_lz4 file_lz4_delta)
     other_workloads=(pointer_chase syscall_heavy busybox_gzip busybox_sort busybox_md5sum)
     other_configs=(native untraced full_drain B16R10 plugin)
     dense_pairs=2
@@ -106,8 +106,8 @@ else
     reps=${BENCH_REPS:-3}
     main_workloads=(mem_loop)
     main_configs=(native untraced stock full_sa full_drain B16R10 plugin)
-    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32 full_lean_2v
-                   full_cachesim full_file file_zstd file_zstd_delta file_lz4 file_lz4_delta)
+    dense_configs=(untraced stock sweep_B16R10 full_drain full_lean full_lean8 full_lean32 full_lean_2v full_cachesim full_file
+                   file_zstd file_zstd_delta file_lz4 file_lz4_delta)
     other_workloads=(busybox_gzip)
     other_configs=(native untraced full_drain B16R10)
     dense_pairs=2
@@ -735,7 +735,7 @@ issue10() {
 
 # Issue 21: gmbeoo_cachesim (L1+L2) live at full rate against its own
 # speed on a trace file of the same loop, beside the counting reader.
-analyses_table() {
+cachesim_rows() {
     local live drainms file cpu recs_live recs_file
     live=$(med dense_rmw full_cachesim traced)
     drainms=$(med dense_rmw full_drain traced)
@@ -759,7 +759,7 @@ analyses_table() {
 # beside it: it adds the file's fsync and the last 64 MiB ring's worth of
 # records, and on a shared host the write-back of the large files of the
 # plain codecs slows the runs after them.
-codecs_table() {
+codec_rows() {
     local w=dense_rmw reader rwall c t tw n sz bytes ratio x xw
     reader=$(med $w full_drain traced); rwall=$(med $w full_drain wall)
     printf '| trace file codec | traced ms (median, runs) | x counting reader (%s ms) | wall ms | x counting reader (%s ms) | ratio | goal | verdict |\n|---|---|---|---|---|---|---|---|\n' "$reader" "$rwall"
@@ -828,11 +828,11 @@ mkdir -p "$results_dir"
     echo
     echo "## Issue 21: gmbeoo_cachesim live and on a trace file (dense_rmw)"
     echo
-    analyses_table
+    cachesim_rows
     echo
     echo "## Issue 21: trace files per codec on dense_rmw, against the counting reader"
     echo
-    codecs_table
+    codec_rows
     echo
     table dense_rmw ${dense_configs[@]+"${dense_configs[@]}"}
     echo
@@ -931,9 +931,9 @@ issue9 | column -t -s '|' 2>/dev/null || issue9
 echo
 issue10 | column -t -s '|' 2>/dev/null || issue10
 echo
-analyses_table | column -t -s "|" 2>/dev/null || analyses_table
+cachesim_rows
 echo
-codecs_table
+codec_rows
 echo
 headline | column -t -s '|' 2>/dev/null || headline
 echo
