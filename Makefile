@@ -16,7 +16,7 @@ DEB_PACKAGES := build-essential pkg-config ccache meson ninja-build python3 \
 	dpkg-dev xz-utils patch cpio libglib2.0-dev libpixman-1-dev libfdt-dev \
 	zlib1g-dev libjson-glib-dev musl-tools busybox-static procps psmisc \
 	file libzstd-dev zstd libcairo2-dev python3-numpy python3-zstandard \
-	slurm-wlm munge parallel
+	slurm-wlm munge parallel mmdebstrap squashfs-tools
 
 CC := gcc
 CFLAGS ?= -O2 -g
