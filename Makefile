@@ -17,7 +17,7 @@ DEB_PACKAGES := build-essential pkg-config ccache meson ninja-build python3 \
 	zlib1g-dev libjson-glib-dev musl-tools busybox-static procps psmisc \
 	file libzstd-dev zstd liblz4-dev lz4 libcairo2-dev python3-numpy \
 	python3-zstandard python3-lz4 \
-	slurm-wlm munge parallel
+	slurm-wlm munge parallel mmdebstrap squashfs-tools sqlite3
 
 CC := gcc
 CFLAGS ?= -O2 -g

@@ -3,7 +3,10 @@
 #
 # Make the embedded guest's kernel and initramfs from Debian packages:
 # the kernel linux-image-amd64 depends on (extracted, not installed),
-# busybox-static with its applet links, the helper and /init.
+# busybox-static with its applet links, the helper and /init.  /init mounts
+# the Debian root file system (guest/build-rootfs.sh) from a read-only
+# virtio-blk disk, so the initramfs also holds the virtio-blk, squashfs and
+# overlayfs modules of the same kernel.
 #
 # usage: guest/build-initramfs.sh OUT_DIR HELPER INIT_SCRIPT
 #   writes OUT_DIR/vmlinuz, OUT_DIR/initrd.img, OUT_DIR/kernel-version
@@ -40,17 +43,20 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/mt-guest.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 # Kernel: the image, and the modules of the virtio console (the fast
-# protocol channel; the 8250 UART, devtmpfs and tmpfs are built in).
+# protocol channel), the root disk (virtio-blk), its file system (squashfs;
+# the lz4 decompressor is built in) and the overlay over it.  The 8250
+# UART, devtmpfs and tmpfs are built in.
 virtio_modules="drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko
     drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci_modern_dev.ko
-    drivers/virtio/virtio_pci.ko drivers/char/virtio_console.ko"
+    drivers/virtio/virtio_pci.ko drivers/char/virtio_console.ko
+    drivers/block/virtio_blk.ko fs/squashfs/squashfs.ko fs/overlayfs/overlay.ko"
 dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$tmp" --wildcards './boot/vmlinuz-*' \
     $(for m in $virtio_modules; do echo "./lib/modules/*/kernel/$m"; done)
 vmlinuz=$(ls "$tmp"/boot/vmlinuz-* | head -n1)
 kver=${vmlinuz##*/vmlinuz-}
 
 root="$tmp/root"
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc}
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc,run}
 dpkg-deb --fsys-tarfile "$bdeb" | tar -x -C "$tmp" ./bin/busybox
 install -m 0755 "$tmp/bin/busybox" "$root/bin/busybox"
 file -L "$root/bin/busybox" | grep -q 'statically linked' ||

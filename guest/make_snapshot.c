@@ -7,13 +7,16 @@
  * usage: make_snapshot --qemu BIN --qemu-img BIN --firmware DIR
  *                      --kernel FILE --initrd FILE --out-dir DIR
  *                      [--append TEXT] [--memory MB] [--machine M] [--cpu C]
- *                      [--smp N] [--timeout SECONDS]
+ *                      [--smp N] [--timeout SECONDS] [--rootfs FILE]
+ *                      [--drive-if none|ide|virtio] [--nic DEVICE]
  *
  * Outputs in OUT_DIR (each replaced only when everything succeeded):
  * guest.qcow2, vmlinuz, initrd.img, guest.conf (written last); with --smp N
  * above 1 the image and configuration are guest-Ncpu.qcow2 and
  * guest-Ncpu.conf (guest_embedded_file()), beside the shared kernel and
  * initramfs, so builders for several counts can run at the same time.
+ * The read-only root file system (--rootfs) is not copied: guest.conf
+ * names it where it is, and every run shares it.
  */
 #include <errno.h>
 #include <sys/stat.h>
@@ -34,7 +37,8 @@
 #define READY_TEXT "Opened /dev/"
 
 static char *opt_qemu, *opt_qemu_img, *opt_firmware, *opt_kernel,
-    *opt_initrd, *opt_out, *opt_append, *opt_machine, *opt_cpu, *opt_channel;
+    *opt_initrd, *opt_out, *opt_append, *opt_machine, *opt_cpu, *opt_channel,
+    *opt_rootfs, *opt_drive_if, *opt_nic;
 static int opt_memory, opt_smp = 1, opt_timeout = 300;
 
 static GOptionEntry entries[] = {
@@ -50,6 +54,12 @@ static GOptionEntry entries[] = {
     { "cpu", 0, 0, G_OPTION_ARG_STRING, &opt_cpu, "CPU model", "C" },
     { "channel", 0, 0, G_OPTION_ARG_STRING, &opt_channel, "ttyS0 or virtconsole", "DEV" },
     { "smp", 0, 0, G_OPTION_ARG_INT, &opt_smp, "vCPUs of the snapshot", "N" },
+    { "rootfs", 0, 0, G_OPTION_ARG_FILENAME, &opt_rootfs,
+      "read-only root file system image (shared, not copied)", "FILE" },
+    { "drive-if", 0, 0, G_OPTION_ARG_STRING, &opt_drive_if,
+      "how the image is attached: none, ide or virtio", "IF" },
+    { "nic", 0, 0, G_OPTION_ARG_STRING, &opt_nic,
+      "network card: virtio-net-pci, e1000e or e1000", "DEVICE" },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &opt_timeout, "overall deadline (s)", "S" },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
 };
@@ -160,6 +170,28 @@ int main(int argc, char **argv)
         }
         g_free(conf->channel);
         conf->channel = g_strdup(opt_channel);
+    }
+    if (opt_rootfs) {
+        if (!g_file_test(opt_rootfs, G_FILE_TEST_IS_REGULAR)) {
+            error_msg_and_die("--rootfs %s: no such file", opt_rootfs);
+        }
+        conf->rootfs = g_canonicalize_filename(opt_rootfs, NULL);
+    }
+    if (opt_drive_if) {
+        if (strcmp(opt_drive_if, "none") != 0 &&
+            strcmp(opt_drive_if, "ide") != 0 &&
+            strcmp(opt_drive_if, "virtio") != 0) {
+            error_msg_and_die("--drive-if must be none, ide or virtio");
+        }
+        g_free(conf->drive_if);
+        conf->drive_if = g_strdup(opt_drive_if);
+    }
+    if (opt_nic) {
+        if (strcmp(opt_nic, "virtio-net-pci") != 0 &&
+            strcmp(opt_nic, "e1000e") != 0 && strcmp(opt_nic, "e1000") != 0) {
+            error_msg_and_die("--nic must be virtio-net-pci, e1000e or e1000");
+        }
+        conf->nic = g_strdup(opt_nic);
     }
     if (opt_memory > 0) {
         conf->memory_mb = (guint)opt_memory;

@@ -58,6 +58,8 @@ void guest_conf_free(GuestConf *c)
     g_free(c->cpu);
     g_free(c->drive_if);
     g_free(c->channel);
+    g_free(c->rootfs);
+    g_free(c->nic);
     g_free(c);
 }
 
@@ -139,10 +141,11 @@ GuestConf *guest_conf_load(const char *path, GError **err)
         } else if (strcmp(key, "cpu") == 0) {
             slot = &c->cpu;
         } else if (strcmp(key, "drive_if") == 0) {
-            if (strcmp(value, "none") != 0 && strcmp(value, "ide") != 0) {
+            if (strcmp(value, "none") != 0 && strcmp(value, "ide") != 0 &&
+                strcmp(value, "virtio") != 0) {
                 g_set_error(err, GUEST_CONF_ERROR, GUEST_CONF_ERROR_PARSE,
-                            "%s:%u: drive_if must be none or ide", path,
-                            i + 1);
+                            "%s:%u: drive_if must be none, ide or virtio",
+                            path, i + 1);
                 return NULL;
             }
             slot = &c->drive_if;
@@ -155,6 +158,18 @@ GuestConf *guest_conf_load(const char *path, GError **err)
                 return NULL;
             }
             slot = &c->channel;
+        } else if (strcmp(key, "rootfs") == 0) {
+            slot = &c->rootfs, is_path = TRUE;
+        } else if (strcmp(key, "nic") == 0) {
+            if (strcmp(value, "none") != 0 &&
+                strcmp(value, "virtio-net-pci") != 0 &&
+                strcmp(value, "e1000e") != 0 && strcmp(value, "e1000") != 0) {
+                g_set_error(err, GUEST_CONF_ERROR, GUEST_CONF_ERROR_PARSE,
+                            "%s:%u: nic must be none, virtio-net-pci, e1000e "
+                            "or e1000", path, i + 1);
+                return NULL;
+            }
+            slot = &c->nic;
         } else if (strcmp(key, "memory_mb") == 0) {
             if (!parse_uint(path, i + 1, key, value, 16, 1 << 20,
                             &c->memory_mb, err)) {
@@ -222,6 +237,12 @@ gboolean guest_conf_save(const GuestConf *c, const char *path, GError **err)
                            c->memory_mb, c->smp,
                            c->drive_if ? c->drive_if : "none",
                            c->channel ? c->channel : "ttyS0");
+    if (c->rootfs) {
+        g_string_append_printf(s, "rootfs=%s\n", relative_to(dir, c->rootfs));
+    }
+    if (c->nic && strcmp(c->nic, "none") != 0) {
+        g_string_append_printf(s, "nic=%s\n", c->nic);
+    }
     g_autoptr(GError) e = NULL;
     if (!g_file_set_contents(path, s->str, (gssize)s->len, &e)) {
         g_set_error(err, GUEST_CONF_ERROR, GUEST_CONF_ERROR_IO,

@@ -17,15 +17,29 @@
  *   append=console=ttyS1 ...  -append
  *   machine=pc-i440fx-7.2     -machine (versioned: the device layout of an
  *                             alias like "pc" may change between QEMUs)
- *   cpu=qemu64                -cpu
+ *   rootfs=rootfs.squashfs    optional: a raw image attached read-only
+ *                             (-drive readonly=on on virtio-blk-pci, serial
+ *                             "mtrootfs"), never copied: every run shares
+ *                             it.  The embedded guest's Debian root file
+ *                             system (guest/README.md); its /init mounts it
+ *                             under a tmpfs overlay.  Absent: no such disk.
+ *   cpu=max,la57=off          -cpu (max: everything TCG implements, SSE4.2
+ *                             and AVX2 included, so glibc's ifuncs take the
+ *                             paths they take on the host; la57=off keeps
+ *                             4-level paging, as the old qemu64 had it)
  *   memory_mb=2560            -m
  *   smp=1                     -smp: the vCPUs the snapshot was saved with,
  *                             in [1, GUEST_MAX_VCPUS] (more than one run
  *                             with MTTCG, -accel tcg,thread=multi)
  *   drive_if=none             how the image is attached: "none" (only holds
  *                             the vmstate; the embedded guest runs from its
- *                             initramfs) or "ide" (-hda style, for images
- *                             that boot from disk)
+ *                             initramfs and rootfs), "ide" (-hda style, for
+ *                             images that boot from disk) or "virtio" (on a
+ *                             virtio-blk-pci device, as cloud images run)
+ *   nic=none                  a network card: "none" (the default),
+ *                             "virtio-net-pci", "e1000e" or "e1000", with no
+ *                             network behind it (the snapshot's device state
+ *                             needs the device, the tracer no network)
  *   channel=virtconsole       the device the guest helper talks over:
  *                             "ttyS0" (first 16550 UART; the default, and
  *                             what user-made images use) or "virtconsole"
@@ -58,7 +72,7 @@ typedef enum {
 #define GUEST_DEFAULT_SNAPSHOT "ready_for_memory_tracer"
 #define GUEST_DEFAULT_MEMORY_MB 2560
 #define GUEST_DEFAULT_MACHINE "pc-i440fx-7.2"
-#define GUEST_DEFAULT_CPU "qemu64"
+#define GUEST_DEFAULT_CPU "max,la57=off"
 /* virtconsole (fast) or ttyS0 (the original's 16550 channel). */
 #define GUEST_DEFAULT_CHANNEL "virtconsole"
 #define GUEST_DEFAULT_APPEND                                              \
@@ -81,8 +95,10 @@ typedef struct GuestConf {
     char *cpu;
     guint memory_mb;
     guint smp;
-    char *drive_if;
+    char *drive_if;         /* "none", "ide" or "virtio" */
     char *channel;          /* "ttyS0" or "virtconsole" */
+    char *rootfs;           /* NULL: no read-only root disk */
+    char *nic;              /* NULL or "none": no network card */
 } GuestConf;
 
 /*
@@ -92,7 +108,8 @@ typedef struct GuestConf {
  */
 char *guest_embedded_file(const char *name, unsigned smp);
 
-/* The embedded guest's settings, with paths relative to build/guest. */
+/* The embedded guest's settings, with paths relative to build/guest
+ * (rootfs NULL: the builder sets it). */
 GuestConf *guest_conf_new_default(void);
 
 /* Parse @path; unknown keys are an error (a typo must not be ignored). */

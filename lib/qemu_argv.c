@@ -69,6 +69,41 @@ static void add_qmp(GPtrArray *a, const GuestQemuSetup *s)
     add(a, "chardev=mtqmp,mode=control");
 }
 
+/*
+ * The image (vmstate; a writable copy per run), the shared read-only root
+ * disk and the network card, in this order (their PCI slots follow it, and
+ * a snapshot restores only into the same slots).  A virtio disk is a
+ * virtio-blk-pci device; the root disk's serial "mtrootfs" is how the
+ * embedded guest's /init finds it.
+ */
+static void add_disks(GPtrArray *a, const GuestConf *c, const char *image)
+{
+    gboolean virtio = c->drive_if && strcmp(c->drive_if, "virtio") == 0;
+    add(a, "-drive");
+    take(a, g_strdup_printf("if=%s,id=mtdisk,file=%s,format=qcow2",
+                            virtio ? "none" : c->drive_if ? c->drive_if
+                                                          : "none", image));
+    if (virtio) {
+        add(a, "-device");
+        add(a, "virtio-blk-pci,drive=mtdisk,id=mtdiskdev");
+    }
+    if (c->rootfs) {
+        g_autofree char *rootfs = escape_commas(c->rootfs);
+        add(a, "-drive");
+        take(a, g_strdup_printf("if=none,id=mtroot,file=%s,format=raw,"
+                                "readonly=on", rootfs));
+        add(a, "-device");
+        add(a, "virtio-blk-pci,drive=mtroot,id=mtrootdev,serial=mtrootfs");
+    }
+    if (c->nic && strcmp(c->nic, "none") != 0) {
+        /* No network behind it: the device only has to be there for its
+         * state in the snapshot. */
+        add(a, "-device");
+        take(a, g_strdup_printf("%s,id=mtnic,mac=52:54:00:12:34:56",
+                                c->nic));
+    }
+}
+
 GStrv guest_conf_qemu_argv(const GuestConf *c, const GuestQemuSetup *s)
 {
     GPtrArray *a = start(s);
@@ -99,9 +134,7 @@ GStrv guest_conf_qemu_argv(const GuestConf *c, const GuestQemuSetup *s)
             add(a, c->append);
         }
     }
-    add(a, "-drive");
-    take(a, g_strdup_printf("if=%s,id=mtdisk,file=%s,format=qcow2",
-                            c->drive_if ? c->drive_if : "none", image));
+    add_disks(a, c, image);
     gboolean virtio = c->channel && strcmp(c->channel, "virtconsole") == 0;
     add_listening_socket(a, "mtserial", s->serial_socket);
     if (virtio) {

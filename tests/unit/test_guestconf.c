@@ -39,12 +39,15 @@ int main(void)
     d->kernel = g_build_filename(dir, "vmlinuz", NULL);
     g_free(d->initrd);
     d->initrd = g_build_filename(dir, "initrd.img", NULL);
+    d->rootfs = g_build_filename(dir, "rootfs.squashfs", NULL);
     CHECK("save", guest_conf_save(d, path, &err));
     g_autofree char *text = NULL;
     g_file_get_contents(path, &text, NULL, NULL);
     CHECK("paths are saved relative to the file",
           text && strstr(text, "\nimage=guest.qcow2\n") &&
-          strstr(text, "\nkernel=vmlinuz\n"));
+          strstr(text, "\nkernel=vmlinuz\n") &&
+          strstr(text, "\nrootfs=rootfs.squashfs\n") &&
+          strstr(text, "\ncpu=max,la57=off\n") && !strstr(text, "\nnic="));
 
     g_autoptr(GuestConf) c = guest_conf_load(path, &err);
     CHECK("load round trip",
@@ -53,7 +56,8 @@ int main(void)
           strcmp(c->append, d->append) == 0 && c->memory_mb == 2560 &&
           strcmp(c->machine, "pc-i440fx-7.2") == 0 &&
           strcmp(c->snapshot, "ready_for_memory_tracer") == 0 &&
-          strcmp(c->channel, "virtconsole") == 0);
+          strcmp(c->channel, "virtconsole") == 0 &&
+          strcmp(c->rootfs, d->rootfs) == 0 && !c->nic);
 
     if (c) {
         GuestQemuSetup s = {
@@ -69,7 +73,7 @@ int main(void)
               argv_has(argv, "-nodefaults", NULL) &&
               argv_has(argv, "-m", "2560") &&
               argv_has(argv, "-machine", "pc-i440fx-7.2,accel=tcg") &&
-              argv_has(argv, "-cpu", "qemu64") &&
+              argv_has(argv, "-cpu", "max,la57=off") &&
               argv_has(argv, "-kernel", c->kernel) &&
               argv_has(argv, "-append", c->append) &&
               argv_has(argv, "-loadvm", "ready_for_memory_tracer"));
@@ -92,6 +96,14 @@ int main(void)
                            "-chardev file,id=mtconsole,path=/run/con "
                            "-serial chardev:mtconsole") != NULL &&
               !strstr(cmd2, "virtconsole"));
+        g_autofree char *root_drive = g_strdup_printf(
+            "if=none,id=mtroot,file=%s,format=raw,readonly=on", c->rootfs);
+        CHECK("argv: the root file system is a shared read-only virtio disk",
+              argv_has(argv, "-drive", root_drive) &&
+              argv_has(argv, "-device", "virtio-blk-pci,drive=mtroot,"
+                       "id=mtrootdev,serial=mtrootfs") &&
+              argv_has(argv, "-drive", "if=none,id=mtdisk,"
+                       "file=/run/a,,b.qcow2,format=qcow2"));
         CHECK("argv: commas in paths are escaped",
               strstr(cmd, "file=/run/a,,b.qcow2,format=qcow2") != NULL);
         CHECK("argv: one vCPU, no -accel",
@@ -120,6 +132,7 @@ int main(void)
         "image=x\nsnapshot=s\nmachine=m\ncpu=c\nsmp=65\n",
         "image=x\nsnapshot=s\nmachine=m\ncpu=c\ndrive_if=scsi\n",
         "image=x\nsnapshot=s\nmachine=m\ncpu=c\nchannel=ttyS3\n",
+        "image=x\nsnapshot=s\nmachine=m\ncpu=c\nnic=rtl8139\n",
         "image=x\nsnapshot=s\nmachine=m\ncpu=c\ninitrd=i\n",
         "snapshot=s\nmachine=m\ncpu=c\n",
         "format=2\nimage=x\nsnapshot=s\nmachine=m\ncpu=c\n",
@@ -153,6 +166,30 @@ int main(void)
               !argv_has(argv, "-loadvm", NULL));
     } else {
         CHECK("an image without kernel boots from its disk", FALSE);
+    }
+
+    /* A cloud image's machine: q35, the disk on virtio-blk, virtio-net. */
+    g_file_set_contents(path, "image=/img/cloud.qcow2\nsnapshot=s\n"
+                        "machine=pc-q35-7.2\ncpu=max\ndrive_if=virtio\n"
+                        "nic=virtio-net-pci\n", -1, NULL);
+    g_autoptr(GuestConf) q = guest_conf_load(path, &err);
+    CHECK("q35 image: loads", q && strcmp(q->nic, "virtio-net-pci") == 0);
+    if (q) {
+        CHECK("q35 image: saved again, the same keys",
+              guest_conf_save(q, path, NULL));
+        g_autoptr(GuestConf) q2 = guest_conf_load(path, NULL);
+        GuestQemuSetup s = { .qemu = "/q", .qmp_socket = "/q.sock",
+                             .serial_socket = "/s.sock" };
+        g_auto(GStrv) argv = guest_conf_qemu_argv(q2 ? q2 : q, &s);
+        g_autofree char *cmd = g_strjoinv(" ", argv);
+        CHECK("q35 image: the disk on virtio-blk-pci, then the NIC",
+              q2 && strcmp(q2->drive_if, "virtio") == 0 &&
+              strstr(cmd, "-drive if=none,id=mtdisk,file=/img/cloud.qcow2,"
+                          "format=qcow2 -device virtio-blk-pci,drive=mtdisk,"
+                          "id=mtdiskdev -device virtio-net-pci,id=mtnic,"
+                          "mac=52:54:00:12:34:56") != NULL &&
+              !strstr(cmd, "mtroot") &&
+              argv_has(argv, "-machine", "pc-q35-7.2,accel=tcg"));
     }
 
     {
