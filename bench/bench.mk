@@ -56,9 +56,10 @@ $(BENCH_OUT)/drain: bench/drain.c include/gmbeoo/record.h | deps
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
 # The trace file codecs offline on a captured stream (lib/trace_file.c).
-$(BENCH_OUT)/codec_bench: bench/codec_bench.c $(LIBMT)
+$(BENCH_OUT)/codec_bench: bench/codec_bench.c $(LIBGMBEOO_A) $(LIBMT)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -Iinclude -Ilib $(LIBMT_CFLAGS) -o $@ $< $(LIBMT) $(LIBMT_LIBS)
+	$(CC) $(CFLAGS) $(WARN) -Iinclude -Ilib $(LIBMT_CFLAGS) -o $@ $< $(LIBGMBEOO_A) \
+		$(LIBMT) $(LIBMT_LIBS) $(GMBEOO_LIBS)
 
 $(BENCH_OUT)/pipe_ceiling: bench/pipe_ceiling.c include/gmbeoo/record.h | deps
 	@mkdir -p $(@D)

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gmbeoo/gmbeoo.h"
 #include "gmbeoo/record.h"
 #include "trace_file.h"
 
@@ -58,11 +59,12 @@ int main(int argc, char **argv)
                 err ? err->message : "usage: codec_bench STREAM CODEC...");
         return 2;
     }
-    GmbeooRecordFormat format;
-    if (!record_format_choose(opt_format, &format, &err)) {
-        fprintf(stderr, "codec_bench: %s\n", err->message);
+    int resolved = gmbeoo_format_resolve(opt_format);
+    if (resolved < 0) {
+        fprintf(stderr, "codec_bench: %s\n", gmbeoo_errmsg());
         return 2;
     }
+    GmbeooRecordFormat format = resolved;
     unsigned rs = gmbeoo_format_size(format);
     /* At most --max bytes of it (--write: all of it). */
     FILE *f = fopen(argv[1], "rb");
