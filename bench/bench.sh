@@ -305,6 +305,9 @@ run_one() {
         libmem)     exe="$out/variants/libmem/bin/memory_tracer"; args+=(--dont_trace) ;;
         *)          say "unknown config $cfg"; return 1 ;;
     esac
+    # Natively, the host's own copy of the guest program (same Debian 12).
+    [ "$cfg" = native ] && [ "${args[0]}" = --workload_path_on_guest ] &&
+        args[0]=--workload_path_on_host
     [ ${#wargs[@]} -gt 0 ] && args+=(-- "${wargs[@]}")
     echo "${envs[*]}${envs[*]:+ }$exe ${args[*]}" > "$r.cmd"
     local t0 t1 rc pid
