@@ -36,15 +36,24 @@ void child_output_pump(ChildOutput *o)
     }
 }
 
-bool child_output_find(ChildOutput *o, const char *text, char **before)
+bool child_output_find(ChildOutput *o, const char *text, char **before,
+                       gsize *before_len)
 {
+    /* memmem, not a string search: the output may hold NUL bytes (a
+     * workload writing binary data), and what precedes the marker is
+     * kept whole. */
     const char *start = o->text->str + o->pos;
-    const char *hit = g_strstr_len(start, o->text->len - o->pos, text);
+    const char *hit = memmem(start, o->text->len - o->pos, text,
+                             strlen(text));
     if (!hit) {
         return false;
     }
     if (before) {
-        *before = g_strndup(start, hit - start);
+        *before = g_memdup2(start, hit - start + 1);
+        (*before)[hit - start] = '\0';
+    }
+    if (before_len) {
+        *before_len = hit - start;
     }
     o->pos = (hit - o->text->str) + strlen(text);
     return true;

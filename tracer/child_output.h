@@ -25,8 +25,10 @@ void child_output_init(ChildOutput *o, int fd);
 void child_output_pump(ChildOutput *o);
 
 /* Find @text at or after the search position; on success put the output
- * before it in *@before (may be NULL) and move past it. */
-bool child_output_find(ChildOutput *o, const char *text, char **before);
+ * before it in *@before (may be NULL; NUL-terminated, *@before_len bytes
+ * when that is not NULL: the output may hold NUL bytes) and move past it. */
+bool child_output_find(ChildOutput *o, const char *text, char **before,
+                       gsize *before_len);
 
 /* Close the pipe and free the text. */
 void child_output_clear(ChildOutput *o);

@@ -36,14 +36,15 @@ typedef struct Native {
 
 /* Like expect(), with the output before @text saved as the workload's. */
 static bool expect(Native *n, const char *text, gint64 span_us, char **before,
-                   GError **err);
+                   gsize *before_len, GError **err);
 static bool expect_saving(Native *n, const char *text, gint64 span_us,
                           GError **err)
 {
     g_autofree char *before = NULL;
-    bool ok = expect(n, text, span_us, &before, err);
+    gsize len = 0;
+    bool ok = expect(n, text, span_us, &before, &len, err);
     if (before) {
-        workload_output_write(&n->saved, before, strlen(before));
+        workload_output_write(&n->saved, before, len);
     }
     if (ok) {
         workload_output_marker_seen(&n->saved);
@@ -62,11 +63,11 @@ static void pump(Native *n, int timeout_ms)
 }
 
 static bool expect(Native *n, const char *text, gint64 span_us, char **before,
-                   GError **err)
+                   gsize *before_len, GError **err)
 {
     gint64 deadline = g_get_monotonic_time() + span_us;
     for (;;) {
-        if (child_output_find(&n->out, text, before)) {
+        if (child_output_find(&n->out, text, before, before_len)) {
             return true;
         }
         int sig = runtime_interrupted();
@@ -145,7 +146,7 @@ static bool run(Native *n, const Options *o, const char *dir, RunResult *res,
                                       86400);
     g_autofree char *info = NULL;
     if (!expect_saving(n, MARKER_INFO_BEGIN, span, err) ||
-        !expect(n, MARKER_INFO_END, span, &info, err)) {
+        !expect(n, MARKER_INFO_END, span, &info, NULL, err)) {
         return false;
     }
     workload_output_marker_seen(&n->saved);

@@ -33,7 +33,7 @@ static WaitPoll poll_tool(Wait *w, void *data, GError **err)
     AnalysisTool *t = &x->s->tool;
     (void)w;
     child_output_pump(&t->out);
-    if (child_output_find(&t->out, x->text, x->before)) {
+    if (child_output_find(&t->out, x->text, x->before, NULL)) {
         return WAIT_DONE;
     }
     if (t->out.eof) {

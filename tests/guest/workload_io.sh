@@ -9,7 +9,8 @@
 # bit, an empty and a 5 MiB file) arrives identical (the workload lists it
 # with CRCs); --workload_output_path holds the workload's output and not
 # the markers, its tail is on stderr when it fails, and 100 MB of output
-# neither block nor corrupt the run.
+# neither block nor corrupt the run; binary output (NUL bytes) comes back
+# byte for byte, natively and from the guest.
 set -uo pipefail
 source "$(dirname "$0")/mt_lib.bash"
 
@@ -152,6 +153,24 @@ if [ "$MT_RC" = 1 ] && [ -z "$MT_LEAK" ] && grep -qx 'Error: no such table: t' "
 else
     fail output_tail_without_path "rc=$MT_RC leak=$MT_LEAK err=$(head -c 300 "$MT_ERR")"
 fi
+# Binary output (NUL bytes, no final newline) comes back byte for byte,
+# natively and from the guest: /bin/cat of a copied-in file of every byte
+# value.
+/usr/bin/python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 4096 + b"\0tail")' > "$T/binary"
+for mode in native guest; do
+    if [ $mode = native ]; then
+        mt_run --workload_path_on_host /bin/cat --dont_use_qemu --copy_to_guest "$T/binary" \
+            --workload_output_path "$T/binary.$mode" -- binary
+    else
+        mt_run --workload_path_on_guest /bin/cat --dont_trace --copy_to_guest "$T/binary" \
+            --workload_output_path "$T/binary.$mode" -- binary
+    fi
+    if mt_ok "output_binary_$mode" && cmp -s "$T/binary" "$T/binary.$mode"; then
+        pass "output_binary_$mode"
+    else
+        fail "output_binary_$mode" "rc=$MT_RC $(cmp "$T/binary" "$T/binary.$mode" 2>&1 | head -c 200) err=$(head -c 300 "$MT_ERR")"
+    fi
+done
 # 100 MB inside the traced region (spooled in the guest, sent after the
 # workload's exit, outside it).
 "$F" 100 0 2>&1 | md5sum > "$T/flood100.md5"
