@@ -45,7 +45,7 @@
  *
  * Transports, now and later.  Today every source is a file descriptor read
  * with read(): a FIFO, a pipe, a regular file.  A later transport (the
- * per-vCPU rings of a run, mapped and read in place, issue 20) goes behind
+ * per-vCPU rings of a run, mapped and read in place) goes behind
  * the same calls: gmbeoo_tool_start() will take it when memory_tracer hands
  * it over (through the environment it gives the tool, as it gives the
  * run's settings now) and the FIFO otherwise; gmbeoo_next() returns the
