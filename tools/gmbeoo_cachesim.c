@@ -270,8 +270,8 @@ static uint64_t counts_misses(const CacheCounts *c)
 /* ---- the tool: options, input, report, plot ---- */
 
 #include <cairo.h>
-#include <sys/stat.h>
 
+#include "analysis_io.h"
 #include "gmbeoo/gmbeoo.h"
 
 static char *opt_level[CACHE_LEVELS] = { NULL, NULL, NULL };
@@ -585,34 +585,12 @@ static bool plot(const Input *in, const char *path)
         text_at(cr, label, left + pw + 40, y + 7, 0, 0.5);
     }
     text_at(cr, "bar label: misses", left + pw + 20, top + 120, 0, 0);
-    cairo_destroy(cr);
-    cairo_status_t st = cairo_surface_write_to_png(surf, path);
-    cairo_surface_destroy(surf);
-    if (st != CAIRO_STATUS_SUCCESS) {
-        fprintf(stderr, "gmbeoo_cachesim: cannot write %s: %s\n", path,
-                cairo_status_to_string(st));
-        return false;
-    }
-    return true;
-}
-
-/* "START:LEN" (each decimal or 0x hex). */
-static bool parse_range(const char *s, uint64_t *start, uint64_t *len)
-{
-    char *end;
-    *start = g_ascii_strtoull(s, &end, 0);
-    if (end == s || *end != ':') {
-        return false;
-    }
-    s = end + 1;
-    *len = g_ascii_strtoull(s, &end, 0);
-    return end != s && !*end && *len > 0;
+    return analysis_write_png("gmbeoo_cachesim", cr, surf, path);
 }
 
 static int usage(const char *why)
 {
-    fprintf(stderr, "gmbeoo_cachesim: %s\n", why);
-    return 2;
+    return analysis_usage("gmbeoo_cachesim", why);
 }
 
 int main(int argc, char **argv)
@@ -640,7 +618,7 @@ int main(int argc, char **argv)
         return usage("--cpl takes 0 or 3; --csv and --json exclude each "
                      "other");
     }
-    if (opt_range && !parse_range(opt_range, &in.range_start,
+    if (opt_range && !analysis_parse_range(opt_range, &in.range_start,
                                   &in.range_len)) {
         return usage("--range takes START:LEN, e.g. 0x4c1000:16384");
     }
@@ -672,16 +650,9 @@ int main(int argc, char **argv)
         return usage(gmbeoo_errmsg());
     }
 
-    /* A FIFO is a run's (memory_tracer --analysis_tool_path): the
-     * analysis-tool contract.  Anything else is read to its end. */
-    struct stat st;
-    bool live = stat(argv[1], &st) == 0 && S_ISFIFO(st.st_mode);
-    GmbeooSource *src = live ? gmbeoo_tool_start(argc, argv, format, 0)
-                             : gmbeoo_open(argv[1], format);
+    bool live;
+    GmbeooSource *src = analysis_open("gmbeoo_cachesim", argc, argv, format, &live);
     if (!src) {
-        if (!live) {
-            fprintf(stderr, "gmbeoo_cachesim: %s\n", gmbeoo_errmsg());
-        }
         return 1;
     }
     GmbeooBatch b;
@@ -706,13 +677,7 @@ int main(int argc, char **argv)
     if (opt_plot && !plot(&in, opt_plot)) {
         status = 1;
     }
-    if (live) {
-        status = gmbeoo_tool_report(src, report, &in) == 0 ? status : 1;
-    } else {
-        report(stdout, &in);
-        status = fflush(stdout) == 0 ? status : 1;
-    }
-    gmbeoo_close(src);
+    status = analysis_finish(src, live, report, &in, status);
     g_free(in.error);
     cachesim_free(&in.sim);
     return status;

@@ -220,8 +220,8 @@ static uint64_t reuse_misses(const ReuseStack *r, uint64_t c)
 /* ---- the tool: options, input, report, plot ---- */
 
 #include <cairo.h>
-#include <sys/stat.h>
 
+#include "analysis_io.h"
 #include "gmbeoo/gmbeoo.h"
 
 static char *opt_format, *opt_range, *opt_plot;
@@ -494,39 +494,12 @@ static bool plot(const Input *in, const char *path)
     text_at(cr, title, W / 2, 12, 0.5, 0);
     panel(cr, in, &in->lines, side, top, pw, ph);
     panel(cr, in, &in->pages, side + pw + gap, top, pw, ph);
-    cairo_destroy(cr);
-    cairo_status_t st = cairo_surface_write_to_png(surf, path);
-    cairo_surface_destroy(surf);
-    if (st != CAIRO_STATUS_SUCCESS) {
-        fprintf(stderr, "gmbeoo_reuse: cannot write %s: %s\n", path,
-                cairo_status_to_string(st));
-        return false;
-    }
-    return true;
-}
-
-/* "START:LEN" (each decimal or 0x hex). */
-static bool parse_range(const char *s, uint64_t *start, uint64_t *len)
-{
-    char *end;
-    *start = g_ascii_strtoull(s, &end, 0);
-    if (end == s || *end != ':') {
-        return false;
-    }
-    s = end + 1;
-    *len = g_ascii_strtoull(s, &end, 0);
-    return end != s && !*end && *len > 0;
+    return analysis_write_png("gmbeoo_reuse", cr, surf, path);
 }
 
 static int usage(const char *why)
 {
-    fprintf(stderr, "gmbeoo_reuse: %s\n", why);
-    return 2;
-}
-
-static bool power_of_two(gint64 v)
-{
-    return v > 0 && v <= (1 << 30) && !(v & (v - 1));
+    return analysis_usage("gmbeoo_reuse", why);
 }
 
 int main(int argc, char **argv)
@@ -550,12 +523,12 @@ int main(int argc, char **argv)
                      "(stdin) or, as memory_tracer does, a FIFO");
     }
     if ((opt_cpl != -1 && opt_cpl != 0 && opt_cpl != 3) ||
-        (opt_csv && opt_json) || !power_of_two(opt_line) ||
-        !power_of_two(opt_page)) {
+        (opt_csv && opt_json) || !analysis_power_of_two(opt_line) ||
+        !analysis_power_of_two(opt_page)) {
         return usage("--cpl takes 0 or 3, --line and --page powers of two; "
                      "--csv and --json exclude each other");
     }
-    if (opt_range && !parse_range(opt_range, &in.range_start,
+    if (opt_range && !analysis_parse_range(opt_range, &in.range_start,
                                   &in.range_len)) {
         return usage("--range takes START:LEN, e.g. 0x4c1000:16384");
     }
@@ -567,16 +540,9 @@ int main(int argc, char **argv)
     reuse_init(&in.lines, (uint64_t)opt_line);
     reuse_init(&in.pages, (uint64_t)opt_page);
 
-    /* A FIFO is a run's (memory_tracer --analysis_tool_path): the
-     * analysis-tool contract.  Anything else is read to its end. */
-    struct stat st;
-    bool live = stat(argv[1], &st) == 0 && S_ISFIFO(st.st_mode);
-    GmbeooSource *src = live ? gmbeoo_tool_start(argc, argv, format, 0)
-                             : gmbeoo_open(argv[1], format);
+    bool live;
+    GmbeooSource *src = analysis_open("gmbeoo_reuse", argc, argv, format, &live);
     if (!src) {
-        if (!live) {
-            fprintf(stderr, "gmbeoo_reuse: %s\n", gmbeoo_errmsg());
-        }
         return 1;
     }
     GmbeooBatch b;
@@ -601,13 +567,7 @@ int main(int argc, char **argv)
     if (opt_plot && !plot(&in, opt_plot)) {
         status = 1;
     }
-    if (live) {
-        status = gmbeoo_tool_report(src, report, &in) == 0 ? status : 1;
-    } else {
-        report(stdout, &in);
-        status = fflush(stdout) == 0 ? status : 1;
-    }
-    gmbeoo_close(src);
+    status = analysis_finish(src, live, report, &in, status);
     g_free(in.error);
     reuse_free(&in.lines);
     reuse_free(&in.pages);

@@ -143,8 +143,8 @@ static void wss_access(Wss *w, uint64_t addr, unsigned size)
 /* ---- the tool: options, input, report, plot ---- */
 
 #include <cairo.h>
-#include <sys/stat.h>
 
+#include "analysis_io.h"
 #include "gmbeoo/gmbeoo.h"
 
 static char *opt_format, *opt_range, *opt_plot;
@@ -382,39 +382,12 @@ static bool plot(const Input *in, const char *path)
     cairo_set_font_size(cr, 11);
     cairo_set_source_rgb(cr, 0, 0, 0);
     text_at(cr, "access index", left + pw / 2, H - 18, 0.5, 0);
-    cairo_destroy(cr);
-    cairo_status_t st = cairo_surface_write_to_png(surf, path);
-    cairo_surface_destroy(surf);
-    if (st != CAIRO_STATUS_SUCCESS) {
-        fprintf(stderr, "gmbeoo_wss: cannot write %s: %s\n", path,
-                cairo_status_to_string(st));
-        return false;
-    }
-    return true;
-}
-
-/* "START:LEN" (each decimal or 0x hex). */
-static bool parse_range(const char *s, uint64_t *start, uint64_t *len)
-{
-    char *end;
-    *start = g_ascii_strtoull(s, &end, 0);
-    if (end == s || *end != ':') {
-        return false;
-    }
-    s = end + 1;
-    *len = g_ascii_strtoull(s, &end, 0);
-    return end != s && !*end && *len > 0;
+    return analysis_write_png("gmbeoo_wss", cr, surf, path);
 }
 
 static int usage(const char *why)
 {
-    fprintf(stderr, "gmbeoo_wss: %s\n", why);
-    return 2;
-}
-
-static bool power_of_two(gint64 v)
-{
-    return v > 0 && v <= (1 << 30) && !(v & (v - 1));
+    return analysis_usage("gmbeoo_wss", why);
 }
 
 int main(int argc, char **argv)
@@ -438,13 +411,13 @@ int main(int argc, char **argv)
                      "(stdin) or, as memory_tracer does, a FIFO");
     }
     if ((opt_cpl != -1 && opt_cpl != 0 && opt_cpl != 3) ||
-        (opt_csv && opt_json) || !power_of_two(opt_line) ||
-        !power_of_two(opt_page) || opt_window < 1) {
+        (opt_csv && opt_json) || !analysis_power_of_two(opt_line) ||
+        !analysis_power_of_two(opt_page) || opt_window < 1) {
         return usage("--cpl takes 0 or 3, --line and --page powers of two, "
                      "--window a positive count; --csv and --json exclude "
                      "each other");
     }
-    if (opt_range && !parse_range(opt_range, &in.range_start,
+    if (opt_range && !analysis_parse_range(opt_range, &in.range_start,
                                   &in.range_len)) {
         return usage("--range takes START:LEN, e.g. 0x4c1000:16384");
     }
@@ -456,16 +429,9 @@ int main(int argc, char **argv)
     wss_init(&in.wss, (uint64_t)opt_window, (uint64_t)opt_line,
              (uint64_t)opt_page);
 
-    /* A FIFO is a run's (memory_tracer --analysis_tool_path): the
-     * analysis-tool contract.  Anything else is read to its end. */
-    struct stat st;
-    bool live = stat(argv[1], &st) == 0 && S_ISFIFO(st.st_mode);
-    GmbeooSource *src = live ? gmbeoo_tool_start(argc, argv, format, 0)
-                             : gmbeoo_open(argv[1], format);
+    bool live;
+    GmbeooSource *src = analysis_open("gmbeoo_wss", argc, argv, format, &live);
     if (!src) {
-        if (!live) {
-            fprintf(stderr, "gmbeoo_wss: %s\n", gmbeoo_errmsg());
-        }
         return 1;
     }
     GmbeooBatch b;
@@ -490,13 +456,7 @@ int main(int argc, char **argv)
     if (opt_plot && !plot(&in, opt_plot)) {
         status = 1;
     }
-    if (live) {
-        status = gmbeoo_tool_report(src, report, &in) == 0 ? status : 1;
-    } else {
-        report(stdout, &in);
-        status = fflush(stdout) == 0 ? status : 1;
-    }
-    gmbeoo_close(src);
+    status = analysis_finish(src, live, report, &in, status);
     g_free(in.error);
     wss_free(&in.wss);
     return status;

@@ -21,14 +21,16 @@ $(BIN)/gmbeoo_heatmap: tools/gmbeoo_heatmap.c $(GMBEOO_HEADERS) $(LIBGMBEOO_A) $
 	$(CC) $(TOOL_CFLAGS) $(CAIRO_CFLAGS) -o $@ $< $(LIBGMBEOO_A) $(LIBMT) \
 		$(LIBMT_LIBS) $(GMBEOO_LIBS) $(CAIRO_LIBS) -lm
 
-# The ready-made analyses (issue 21): one file each on libgmbeoo, GLib
-# for options and cairo for --plot.
+# The ready-made analyses: one file each on libgmbeoo (their shared input
+# and output side in analysis_io.c), GLib for options and cairo for --plot.
 ANALYSES := gmbeoo_cachesim gmbeoo_reuse gmbeoo_wss
 TOOLS += $(addprefix $(BIN)/,$(ANALYSES))
-$(addprefix $(BIN)/,$(ANALYSES)): $(BIN)/%: tools/%.c $(GMBEOO_HEADERS) $(LIBGMBEOO_A)
+$(addprefix $(BIN)/,$(ANALYSES)): $(BIN)/%: tools/%.c tools/analysis_io.c \
+		tools/analysis_io.h $(GMBEOO_HEADERS) $(LIBGMBEOO_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -Iinclude $(GLIB_CFLAGS) $(CAIRO_CFLAGS) -o $@ $< \
-		$(LIBGMBEOO_A) $(GMBEOO_LIBS) $(GLIB_LIBS) $(CAIRO_LIBS) -lm
+		tools/analysis_io.c $(LIBGMBEOO_A) $(GMBEOO_LIBS) $(GLIB_LIBS) \
+		$(CAIRO_LIBS) -lm
 
 # Their simulation cores, each file included without its I/O half
 # (GMBEOO_CORE_ONLY) and checked against hand-computed traces.

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The ready-made analyses' shared input and output (analysis_io.h). */
+#include "analysis_io.h"
+
+#include <glib.h>
+#include <sys/stat.h>
+
+int analysis_usage(const char *tool, const char *why)
+{
+    fprintf(stderr, "%s: %s\n", tool, why);
+    return 2;
+}
+
+bool analysis_parse_range(const char *s, uint64_t *start, uint64_t *len)
+{
+    char *end;
+    *start = g_ascii_strtoull(s, &end, 0);
+    if (end == s || *end != ':') {
+        return false;
+    }
+    s = end + 1;
+    *len = g_ascii_strtoull(s, &end, 0);
+    return end != s && !*end && *len > 0;
+}
+
+bool analysis_power_of_two(int64_t v)
+{
+    return v > 0 && v <= (1 << 30) && !(v & (v - 1));
+}
+
+GmbeooSource *analysis_open(const char *tool, int argc, char **argv,
+                            int format, bool *live)
+{
+    struct stat st;
+    *live = stat(argv[1], &st) == 0 && S_ISFIFO(st.st_mode);
+    GmbeooSource *src = *live ? gmbeoo_tool_start(argc, argv, format, 0)
+                              : gmbeoo_open(argv[1], format);
+    /* gmbeoo_tool_start() says itself what went wrong. */
+    if (!src && !*live) {
+        fprintf(stderr, "%s: %s\n", tool, gmbeoo_errmsg());
+    }
+    return src;
+}
+
+int analysis_finish(GmbeooSource *src, bool live,
+                    void (*report)(FILE *out, void *arg), void *arg,
+                    int status)
+{
+    if (live) {
+        status = gmbeoo_tool_report(src, report, arg) == 0 ? status : 1;
+    } else {
+        report(stdout, arg);
+        status = fflush(stdout) == 0 ? status : 1;
+    }
+    gmbeoo_close(src);
+    return status;
+}
+
+bool analysis_write_png(const char *tool, cairo_t *cr,
+                        cairo_surface_t *surf, const char *path)
+{
+    cairo_destroy(cr);
+    cairo_status_t st = cairo_surface_write_to_png(surf, path);
+    cairo_surface_destroy(surf);
+    if (st != CAIRO_STATUS_SUCCESS) {
+        fprintf(stderr, "%s: cannot write %s: %s\n", tool, path,
+                cairo_status_to_string(st));
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The input and output side the ready-made analyses (gmbeoo_cachesim,
+ * gmbeoo_reuse, gmbeoo_wss) share, so each tool's file holds only its
+ * simulation and its report: where the records come from (a run's FIFO
+ * under the analysis-tool contract, or a file read to its end), the
+ * option values they all parse, and how the block and the PNG are
+ * written.  Private to tools/; a user's tool uses libgmbeoo directly.
+ */
+#ifndef MEMORY_TRACER_ANALYSIS_IO_H
+#define MEMORY_TRACER_ANALYSIS_IO_H
+
+#include <cairo.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "gmbeoo/gmbeoo.h"
+
+/* "TOOL: WHY" on stderr; the usage-error status, 2. */
+int analysis_usage(const char *tool, const char *why);
+
+/* --range "START:LEN" (each decimal or 0x hex, LEN > 0). */
+bool analysis_parse_range(const char *s, uint64_t *start, uint64_t *len);
+
+/* A line or page size: a power of two up to 1 GiB. */
+bool analysis_power_of_two(int64_t v);
+
+/*
+ * Open argv[1]: a FIFO is a run's (memory_tracer --analysis_tool_path:
+ * the analysis-tool contract, *@live set), anything else a file or "-"
+ * read to its end.  NULL after saying why.
+ */
+GmbeooSource *analysis_open(const char *tool, int argc, char **argv,
+                            int format, bool *live);
+
+/*
+ * The tool's block: through the contract when @live (after the last
+ * record), else on stdout.  Closes @src.  Returns @status, or 1 when the
+ * block could not be written.
+ */
+int analysis_finish(GmbeooSource *src, bool live,
+                    void (*report)(FILE *out, void *arg), void *arg,
+                    int status);
+
+/* Write @surf (destroyed, with @cr) to @path as PNG; false after saying
+ * why. */
+bool analysis_write_png(const char *tool, cairo_t *cr,
+                        cairo_surface_t *surf, const char *path);
+
+#endif /* MEMORY_TRACER_ANALYSIS_IO_H */
