@@ -42,6 +42,28 @@ GmbeooSource *analysis_open(const char *tool, int argc, char **argv,
     return src;
 }
 
+int analysis_read(const char *tool, GmbeooSource *src, bool paddr,
+                  void (*feed)(void *arg, const GmbeooBatch *b), void *arg,
+                  char **error)
+{
+    GmbeooBatch b;
+    int rc;
+    while ((rc = gmbeoo_next(src, &b)) == GMBEOO_BATCH) {
+        if (paddr && !b.paddr && b.count) {
+            fprintf(stderr, "%s: --paddr needs extended32 records, these "
+                    "are %s\n", tool, gmbeoo_format_name(b.format));
+            return -1;
+        }
+        feed(arg, &b);
+    }
+    if (rc == GMBEOO_ERROR) {
+        *error = g_strdup(gmbeoo_errmsg());
+        fprintf(stderr, "%s: %s\n", tool, *error);
+        return 1;
+    }
+    return 0;
+}
+
 int analysis_finish(GmbeooSource *src, bool live,
                     void (*report)(FILE *out, void *arg), void *arg,
                     int status)

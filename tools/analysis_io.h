@@ -35,6 +35,15 @@ GmbeooSource *analysis_open(const char *tool, int argc, char **argv,
                             int format, bool *live);
 
 /*
+ * Feed every batch of @src to @feed.  With @paddr, a format without
+ * physical addresses is refused: -1 after saying why.  An input that
+ * fails midway: 1, with why in *@error (kept for the block).  Else 0.
+ */
+int analysis_read(const char *tool, GmbeooSource *src, bool paddr,
+                  void (*feed)(void *arg, const GmbeooBatch *b), void *arg,
+                  char **error);
+
+/*
  * The tool's block: through the contract when @live (after the last
  * record), else on stdout.  Closes @src.  Returns @status, or 1 when the
  * block could not be written.

@@ -224,6 +224,8 @@ static uint64_t reuse_misses(const ReuseStack *r, uint64_t c)
 #include "analysis_io.h"
 #include "gmbeoo/gmbeoo.h"
 
+#define TOOL "gmbeoo_reuse"
+
 static char *opt_format, *opt_range, *opt_plot;
 static gboolean opt_paddr, opt_csv, opt_json;
 static gint opt_cpl = -1;
@@ -260,8 +262,9 @@ typedef struct Input {
     char *error;                /* the input failed midway: why */
 } Input;
 
-static void feed(Input *in, const GmbeooBatch *b)
+static void feed(void *arg, const GmbeooBatch *b)
 {
+    Input *in = arg;
     const uint64_t *addr = opt_paddr ? b->paddr : b->vaddr;
     for (size_t i = 0; i < b->count; i++) {
         uint8_t info = b->info[i];
@@ -494,12 +497,12 @@ static bool plot(const Input *in, const char *path)
     text_at(cr, title, W / 2, 12, 0.5, 0);
     panel(cr, in, &in->lines, side, top, pw, ph);
     panel(cr, in, &in->pages, side + pw + gap, top, pw, ph);
-    return analysis_write_png("gmbeoo_reuse", cr, surf, path);
+    return analysis_write_png(TOOL, cr, surf, path);
 }
 
 static int usage(const char *why)
 {
-    return analysis_usage("gmbeoo_reuse", why);
+    return analysis_usage(TOOL, why);
 }
 
 int main(int argc, char **argv)
@@ -541,28 +544,17 @@ int main(int argc, char **argv)
     reuse_init(&in.pages, (uint64_t)opt_page);
 
     bool live;
-    GmbeooSource *src = analysis_open("gmbeoo_reuse", argc, argv, format, &live);
+    GmbeooSource *src = analysis_open(TOOL, argc, argv, format, &live);
     if (!src) {
         return 1;
     }
-    GmbeooBatch b;
-    int rc;
-    while ((rc = gmbeoo_next(src, &b)) == GMBEOO_BATCH) {
-        if (opt_paddr && !b.paddr && b.count) {
-            fprintf(stderr, "gmbeoo_reuse: --paddr needs extended32 "
-                    "records, these are %s\n", gmbeoo_format_name(b.format));
-            gmbeoo_close(src);
-            return 1;
-        }
-        feed(&in, &b);
+    int status = analysis_read(TOOL, src, opt_paddr, feed, &in, &in.error);
+    if (status < 0) {
+        gmbeoo_close(src);
+        return 1;
     }
     in.format = gmbeoo_meta(src)->format;
     in.kind = gmbeoo_kind_name(src);
-    if (rc == GMBEOO_ERROR) {
-        in.error = g_strdup(gmbeoo_errmsg());
-        fprintf(stderr, "gmbeoo_reuse: %s\n", in.error);
-    }
-    int status = rc == GMBEOO_ERROR ? 1 : 0;
     /* Before the block: memory_tracer ends the tool soon after it. */
     if (opt_plot && !plot(&in, opt_plot)) {
         status = 1;

@@ -147,6 +147,8 @@ static void wss_access(Wss *w, uint64_t addr, unsigned size)
 #include "analysis_io.h"
 #include "gmbeoo/gmbeoo.h"
 
+#define TOOL "gmbeoo_wss"
+
 static char *opt_format, *opt_range, *opt_plot;
 static gboolean opt_paddr, opt_csv, opt_json;
 static gint opt_cpl = -1;
@@ -185,8 +187,9 @@ typedef struct Input {
     char *error;                /* the input failed midway: why */
 } Input;
 
-static void feed(Input *in, const GmbeooBatch *b)
+static void feed(void *arg, const GmbeooBatch *b)
 {
+    Input *in = arg;
     const uint64_t *addr = opt_paddr ? b->paddr : b->vaddr;
     for (size_t i = 0; i < b->count; i++) {
         uint8_t info = b->info[i];
@@ -382,12 +385,12 @@ static bool plot(const Input *in, const char *path)
     cairo_set_font_size(cr, 11);
     cairo_set_source_rgb(cr, 0, 0, 0);
     text_at(cr, "access index", left + pw / 2, H - 18, 0.5, 0);
-    return analysis_write_png("gmbeoo_wss", cr, surf, path);
+    return analysis_write_png(TOOL, cr, surf, path);
 }
 
 static int usage(const char *why)
 {
-    return analysis_usage("gmbeoo_wss", why);
+    return analysis_usage(TOOL, why);
 }
 
 int main(int argc, char **argv)
@@ -430,28 +433,17 @@ int main(int argc, char **argv)
              (uint64_t)opt_page);
 
     bool live;
-    GmbeooSource *src = analysis_open("gmbeoo_wss", argc, argv, format, &live);
+    GmbeooSource *src = analysis_open(TOOL, argc, argv, format, &live);
     if (!src) {
         return 1;
     }
-    GmbeooBatch b;
-    int rc;
-    while ((rc = gmbeoo_next(src, &b)) == GMBEOO_BATCH) {
-        if (opt_paddr && !b.paddr && b.count) {
-            fprintf(stderr, "gmbeoo_wss: --paddr needs extended32 "
-                    "records, these are %s\n", gmbeoo_format_name(b.format));
-            gmbeoo_close(src);
-            return 1;
-        }
-        feed(&in, &b);
+    int status = analysis_read(TOOL, src, opt_paddr, feed, &in, &in.error);
+    if (status < 0) {
+        gmbeoo_close(src);
+        return 1;
     }
     in.format = gmbeoo_meta(src)->format;
     in.kind = gmbeoo_kind_name(src);
-    if (rc == GMBEOO_ERROR) {
-        in.error = g_strdup(gmbeoo_errmsg());
-        fprintf(stderr, "gmbeoo_wss: %s\n", in.error);
-    }
-    int status = rc == GMBEOO_ERROR ? 1 : 0;
     /* Before the block: memory_tracer ends the tool soon after it. */
     if (opt_plot && !plot(&in, opt_plot)) {
         status = 1;
