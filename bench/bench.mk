@@ -13,13 +13,13 @@ QEMU_PLUGIN_INC := $(BUILD)/qemu/src/include/qemu
 # Workload sizes per preset: the CLI passes no argv to a workload, so each
 # preset gets its own binaries (-D defaults) and scripts (@LINES@ filled in).
 BENCH_SIZES_full := -DMEM_LOOP_PASSES=50000 -DCHASE_STEPS=5000000 \
-	-DSYSCALL_ITERATIONS=100000 -DDENSE_PASSES=200000
+	-DSYSCALL_ITERATIONS=100000 -DDENSE_PASSES=200000 -DSTRIDE_PASSES=6000
 BENCH_SIZES_quick := -DMEM_LOOP_PASSES=10000 -DCHASE_STEPS=1000000 \
-	-DSYSCALL_ITERATIONS=20000 -DDENSE_PASSES=50000
+	-DSYSCALL_ITERATIONS=20000 -DDENSE_PASSES=50000 -DSTRIDE_PASSES=1500
 BENCH_LINES_full := gzip=20000 sort=20000 md5sum=50000
 BENCH_LINES_quick := gzip=5000 sort=5000 md5sum=10000
 
-BENCH_C_WORKLOADS := mem_loop pointer_chase syscall_heavy dense_rmw
+BENCH_C_WORKLOADS := mem_loop pointer_chase syscall_heavy dense_rmw stride_rmw
 BENCH_APPLETS := gzip sort md5sum
 BENCH_PRESETS := full quick
 

@@ -95,6 +95,7 @@ if [ "$preset" = full ]; then
     real_workloads=(real_python real_sqlite real_gzip)
     real_configs=(native untraced sweep_B16R10 full_drain plugin)
     real_reps=3
+    stride_configs=(full_drain full_cachesim full_file)
     sweep_b0=(1 2 4 6 8 10)         # R values, B=0, mem_loop into drain
     sweep_b16=(2 4 6 8)             # R values, B=16 (R=10 is the B16R10 config)
     sweep_reps=2
@@ -115,6 +116,7 @@ else
     real_workloads=(real_python real_sqlite real_gzip)
     real_configs=(native untraced sweep_B16R10 full_drain plugin)
     real_reps=1
+    stride_configs=(full_drain full_cachesim full_file)
     sweep_b0=(2 6 10)
     sweep_b16=()
     sweep_reps=1
@@ -133,6 +135,7 @@ fi
 [ -n "${BENCH_DENSE_PAIRS:-}" ] && dense_pairs=$BENCH_DENSE_PAIRS
 [ -n "${BENCH_REAL_WORKLOADS+x}" ] && read -r -a real_workloads <<< "$BENCH_REAL_WORKLOADS"
 [ -n "${BENCH_REAL_REPS:-}" ] && real_reps=$BENCH_REAL_REPS
+[ -n "${BENCH_STRIDE_CONFIGS+x}" ] && read -r -a stride_configs <<< "$BENCH_STRIDE_CONFIGS"
 [ -n "${BENCH_TRIVIAL_REPS:-}" ] && trivial_reps=$BENCH_TRIVIAL_REPS && upload_reps=$BENCH_TRIVIAL_REPS
 
 say() { echo "bench: $*" >&2; }
@@ -375,10 +378,11 @@ run_one() {
     return 0
 }
 
-# cachesim_on_file rep: gmbeoo_cachesim on the trace file of the last
-# full_file run, as a run of config cachesim_file (wall = traced ms, CPU
-# ms in the events column), then the file goes.
+# cachesim_on_file rep [workload]: gmbeoo_cachesim on the trace file of
+# the last full_file run, as a run of config cachesim_file (wall = traced
+# ms, CPU ms in the events column), then the file goes.
 cachesim_on_file() {
+    local w=${2:-dense_rmw}
     local t0 t1 rc recs cpu
     [ -x "$cachesim" ] && [ -f "$trace_file" ] || return 0
     t0=$(now_ms)
@@ -388,9 +392,9 @@ cachesim_on_file() {
     t1=$(now_ms)
     recs=$(num "$work/cachesim_file.out" accesses)
     cpu=$(awk '/^cpu_ms:/ { printf "%.0f", ($2 + $3) * 1000 }' "$work/cachesim_file.time" 2>/dev/null)
-    printf 'dense_rmw\tcachesim_file\t%s\t%s\t%s\t%s\t%s\t%s\t0\t%s\t-\t-\n' \
-        "$1" "$rc" "$((t1 - t0))" "$((t1 - t0))" "${cpu:--}" "$recs" "$recs" >> "$runs"
-    say "gmbeoo_cachesim on the trace file: rc=$rc ${recs} records in $((t1 - t0)) ms (CPU ${cpu:--} ms)"
+    printf '%s\tcachesim_file\t%s\t%s\t%s\t%s\t%s\t%s\t0\t%s\t-\t-\n' \
+        "$w" "$1" "$rc" "$((t1 - t0))" "$((t1 - t0))" "${cpu:--}" "$recs" "$recs" >> "$runs"
+    say "gmbeoo_cachesim on the $w trace file: rc=$rc ${recs} records in $((t1 - t0)) ms (CPU ${cpu:--} ms)"
     rm -f "$trace_file"
 }
 
@@ -436,6 +440,11 @@ if [ $have_cli = 1 ]; then
         for ((i = 0; i < nd; i++)); do
             run_one dense_rmw "${dense_configs[(i + rep - 1) % nd]}" "$rep"
             [ "${dense_configs[(i + rep - 1) % nd]}" = full_file ] && cachesim_on_file "$rep"
+        done
+        # The stride twin of dense_rmw for the cache simulator's rows.
+        for c in ${stride_configs[@]+"${stride_configs[@]}"}; do
+            run_one stride_rmw "$c" "$rep"
+            [ "$c" = full_file ] && cachesim_on_file "$rep" stride_rmw
         done
         # The sampled row compares two runs of about the same length, so
         # host noise decides it unless there are many: extra pairs, the
@@ -738,15 +747,15 @@ issue10() {
 
 # Issue 21: gmbeoo_cachesim (L1+L2) live at full rate against its own
 # speed on a trace file of the same loop, beside the counting reader.
-cachesim_rows() {
-    local live drainms file cpu recs_live recs_file
-    live=$(med dense_rmw full_cachesim traced)
-    drainms=$(med dense_rmw full_drain traced)
-    recs_live=$(med dense_rmw full_cachesim recs)
-    file=$(med dense_rmw cachesim_file traced)
-    cpu=$(med dense_rmw cachesim_file events)
-    recs_file=$(med dense_rmw cachesim_file recs)
-    printf '| gmbeoo_cachesim (L1d 32k:8:64 + L2 1m:16:64) on dense_rmw | ms (median) | M records/s | x drain live |\n|---|---|---|---|\n'
+cachesim_rows() {   # [workload]
+    local w=${1:-dense_rmw} live drainms file cpu recs_live recs_file
+    live=$(med $w full_cachesim traced)
+    drainms=$(med $w full_drain traced)
+    recs_live=$(med $w full_cachesim recs)
+    file=$(med $w cachesim_file traced)
+    cpu=$(med $w cachesim_file events)
+    recs_file=$(med $w cachesim_file recs)
+    printf '| gmbeoo_cachesim (L1d 32k:8:64 + L2 1m:16:64) on %s | ms (median) | M records/s | x drain live |\n|---|---|---|---|\n' "$w"
     printf '| live at full rate (traced ms; %s records) | %s | %s | %s |\n' "$recs_live" "$live" \
         "$(div "$(div "$recs_live" "$live" %.0f)" 1000 %.1f)" "$(div "$live" "$drainms")"
     printf '| on the trace file of full_file, wall (%s records) | %s | %s | - |\n' "$recs_file" "$file" \
@@ -829,9 +838,11 @@ mkdir -p "$results_dir"
     echo
     issue10
     echo
-    echo "## Issue 21: gmbeoo_cachesim live and on a trace file (dense_rmw)"
+    echo "## Issue 21: gmbeoo_cachesim live and on a trace file (dense_rmw, stride_rmw)"
     echo
-    cachesim_rows
+    cachesim_rows dense_rmw
+    echo
+    cachesim_rows stride_rmw
     echo
     echo "## Issue 21: trace files per codec on dense_rmw, against the counting reader"
     echo
@@ -934,7 +945,9 @@ issue9 | column -t -s '|' 2>/dev/null || issue9
 echo
 issue10 | column -t -s '|' 2>/dev/null || issue10
 echo
-cachesim_rows
+cachesim_rows dense_rmw
+echo
+cachesim_rows stride_rmw
 echo
 codec_rows
 echo
