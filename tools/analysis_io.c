@@ -2,13 +2,47 @@
 /* The ready-made analyses' shared input and output (analysis_io.h). */
 #include "analysis_io.h"
 
-#include <glib.h>
 #include <sys/stat.h>
 
 int analysis_usage(const char *tool, const char *why)
 {
     fprintf(stderr, "%s: %s\n", tool, why);
     return 2;
+}
+
+int analysis_parse(const char *tool, const char *summary,
+                   const GOptionEntry *entries, int *argc, char ***argv)
+{
+    g_autoptr(GOptionContext) ctx = g_option_context_new(
+        "TRACE|FIFO|- [INFO_TOKEN...]");
+    g_option_context_set_summary(ctx, summary);
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_strict_posix(ctx, TRUE);
+    g_autoptr(GError) err = NULL;
+    if (!g_option_context_parse(ctx, argc, argv, &err)) {
+        return analysis_usage(tool, err->message);
+    }
+    if (*argc < 2) {
+        return analysis_usage(tool, "no input: give a trace file, a raw "
+                              "record file, - (stdin) or, as memory_tracer "
+                              "does, a FIFO");
+    }
+    return 0;
+}
+
+int analysis_format(const char *tool, const char *name)
+{
+    if (!name) {
+        return GMBEOO_FORMAT_AUTO;
+    }
+    /* An unknown name resolves to -1, which is also GMBEOO_FORMAT_AUTO's
+     * value: test the name's result itself. */
+    int format = gmbeoo_format_resolve(name);
+    if (format < 0) {
+        analysis_usage(tool, gmbeoo_errmsg());
+        return -2;
+    }
+    return format;
 }
 
 bool analysis_parse_range(const char *s, uint64_t *start, uint64_t *len)
@@ -64,6 +98,13 @@ int analysis_read(const char *tool, GmbeooSource *src, bool paddr,
     return 0;
 }
 
+void analysis_source_info(GmbeooSource *src, GmbeooRecordFormat *format,
+                          const char **kind)
+{
+    *format = gmbeoo_meta(src)->format;
+    *kind = gmbeoo_kind_name(src);
+}
+
 int analysis_finish(GmbeooSource *src, bool live,
                     void (*report)(FILE *out, void *arg), void *arg,
                     int status)
@@ -76,6 +117,16 @@ int analysis_finish(GmbeooSource *src, bool live,
     }
     gmbeoo_close(src);
     return status;
+}
+
+void analysis_text_at(cairo_t *cr, const char *s, double x, double y,
+                      double align_x, double align_y)
+{
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, s, &e);
+    cairo_move_to(cr, x - e.width * align_x - e.x_bearing,
+                  y - e.height * align_y - e.y_bearing);
+    cairo_show_text(cr, s);
 }
 
 bool analysis_write_png(const char *tool, cairo_t *cr,

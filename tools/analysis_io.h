@@ -11,6 +11,7 @@
 #define MEMORY_TRACER_ANALYSIS_IO_H
 
 #include <cairo.h>
+#include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,19 @@
 
 /* "TOOL: WHY" on stderr; the usage-error status, 2. */
 int analysis_usage(const char *tool, const char *why);
+
+/*
+ * Parse the command line with @entries: options end at the input, since
+ * memory_tracer's workload-info tokens follow its FIFO (strict POSIX
+ * order), and an input (argv[1] afterwards) is required.  0 to go on,
+ * else the usage-error status after saying why.
+ */
+int analysis_parse(const char *tool, const char *summary,
+                   const GOptionEntry *entries, int *argc, char ***argv);
+
+/* --format NAME (NULL: detected), as the open calls take it; -2 after a
+ * usage error. */
+int analysis_format(const char *tool, const char *name);
 
 /* --range "START:LEN" (each decimal or 0x hex, LEN > 0). */
 bool analysis_parse_range(const char *s, uint64_t *start, uint64_t *len);
@@ -43,6 +57,10 @@ int analysis_read(const char *tool, GmbeooSource *src, bool paddr,
                   void (*feed)(void *arg, const GmbeooBatch *b), void *arg,
                   char **error);
 
+/* The source's format and kind, for the block (after analysis_read()). */
+void analysis_source_info(GmbeooSource *src, GmbeooRecordFormat *format,
+                          const char **kind);
+
 /*
  * The tool's block: through the contract when @live (after the last
  * record), else on stdout.  Closes @src.  Returns @status, or 1 when the
@@ -51,6 +69,11 @@ int analysis_read(const char *tool, GmbeooSource *src, bool paddr,
 int analysis_finish(GmbeooSource *src, bool live,
                     void (*report)(FILE *out, void *arg), void *arg,
                     int status);
+
+/* Draw @s with its box's point (@align_x, @align_y) (0..1 of its width
+ * and height) at (@x, @y). */
+void analysis_text_at(cairo_t *cr, const char *s, double x, double y,
+                      double align_x, double align_y);
 
 /* Write @surf (destroyed, with @cr) to @path as PNG; false after saying
  * why. */

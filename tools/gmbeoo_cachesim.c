@@ -505,16 +505,6 @@ static void report(FILE *out, void *arg)
     }
 }
 
-static void text_at(cairo_t *cr, const char *s, double x, double y,
-                    double align_x, double align_y)
-{
-    cairo_text_extents_t e;
-    cairo_text_extents(cr, s, &e);
-    cairo_move_to(cr, x - e.width * align_x - e.x_bearing,
-                  y - e.height * align_y - e.y_bearing);
-    cairo_show_text(cr, s);
-}
-
 /* Miss rate per level in four bars: CPL 0 / 3, load / store. */
 static bool plot(const Input *in, const char *path)
 {
@@ -536,7 +526,7 @@ static bool plot(const Input *in, const char *path)
     cairo_set_font_size(cr, 14);
     g_autofree char *title = g_strdup_printf(
         "miss rate per level: %" PRIu64 " accesses", s->accesses);
-    text_at(cr, title, W / 2, 16, 0.5, 0);
+    analysis_text_at(cr, title, W / 2, 16, 0.5, 0);
     cairo_set_font_size(cr, 10);
     cairo_set_line_width(cr, 1);
     for (int t = 0; t <= 4; t++) {
@@ -548,7 +538,7 @@ static bool plot(const Input *in, const char *path)
         cairo_line_to(cr, left + pw, y + 0.5);
         cairo_stroke(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        text_at(cr, label, left - 6, y, 1, 0.5);
+        analysis_text_at(cr, label, left - 6, y, 1, 0.5);
     }
     double gw = pw / MAX(s->levels, 1), bw = gw * 0.8 / 4;
     for (int l = 0; l < s->levels; l++) {
@@ -564,7 +554,7 @@ static bool plot(const Input *in, const char *path)
             char label[32];
             snprintf(label, sizeof(label), "%" PRIu64, c.misses[p][k]);
             cairo_set_source_rgb(cr, 0, 0, 0);
-            text_at(cr, label, x0 + bw * b + bw * 0.45, top + ph - h - 3,
+            analysis_text_at(cr, label, x0 + bw * b + bw * 0.45, top + ph - h - 3,
                     0.5, 1);
         }
         cairo_set_font_size(cr, 12);
@@ -572,7 +562,7 @@ static bool plot(const Input *in, const char *path)
         g_autofree char *name = g_strdup_printf(
             "%s %s:%u:%u", s->name[l], size_name(s->cfg[l].size, size),
             s->cfg[l].ways, s->cfg[l].line);
-        text_at(cr, name, x0 + gw * 0.4, top + ph + 10, 0.5, 0);
+        analysis_text_at(cr, name, x0 + gw * 0.4, top + ph + 10, 0.5, 0);
         cairo_set_font_size(cr, 10);
     }
     cairo_rectangle(cr, left + 0.5, top + 0.5, pw, ph);
@@ -585,9 +575,9 @@ static bool plot(const Input *in, const char *path)
         cairo_set_source_rgb(cr, 0, 0, 0);
         g_autofree char *label = g_strdup_printf("CPL %d %s", b / 2 ? 3 : 0,
                                                  kind_name[b % 2]);
-        text_at(cr, label, left + pw + 40, y + 7, 0, 0.5);
+        analysis_text_at(cr, label, left + pw + 40, y + 7, 0, 0.5);
     }
-    text_at(cr, "bar label: misses", left + pw + 20, top + 120, 0, 0);
+    analysis_text_at(cr, "bar label: misses", left + pw + 20, top + 120, 0, 0);
     return analysis_write_png(TOOL, cr, surf, path);
 }
 
@@ -599,22 +589,12 @@ static int usage(const char *why)
 int main(int argc, char **argv)
 {
     static Input in;
-    g_autoptr(GOptionContext) ctx = g_option_context_new(
-        "TRACE|FIFO|- [INFO_TOKEN...]");
-    g_option_context_set_summary(ctx, "Simulate a data-cache hierarchy on a "
-                                 "GMBEOO trace: misses per level, CPL, load "
-                                 "and store, vCPU.");
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    /* Options end at the input: memory_tracer's workload-info tokens
-     * follow its FIFO. */
-    g_option_context_set_strict_posix(ctx, TRUE);
-    g_autoptr(GError) err = NULL;
-    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-        return usage(err->message);
-    }
-    if (argc < 2) {
-        return usage("no input: give a trace file, a raw record file, - "
-                     "(stdin) or, as memory_tracer does, a FIFO");
+    int bad = analysis_parse(TOOL,
+        "Simulate a data-cache hierarchy on a GMBEOO trace: "
+        "misses per level, CPL, load and store, vCPU.",
+        entries, &argc, &argv);
+    if (bad) {
+        return bad;
     }
     if ((opt_cpl != -1 && opt_cpl != 0 && opt_cpl != 3) ||
         (opt_csv && opt_json)) {
@@ -647,10 +627,9 @@ int main(int argc, char **argv)
         }
         cachesim_add_level(&in.sim, names[l], &c, l == 2);
     }
-    int format = opt_format ? gmbeoo_format_resolve(opt_format)
-                            : GMBEOO_FORMAT_AUTO;
-    if (format < 0 && format != GMBEOO_FORMAT_AUTO) {
-        return usage(gmbeoo_errmsg());
+    int format = analysis_format(TOOL, opt_format);
+    if (format == -2) {
+        return 2;
     }
 
     bool live;
@@ -663,8 +642,7 @@ int main(int argc, char **argv)
         gmbeoo_close(src);
         return 1;
     }
-    in.format = gmbeoo_meta(src)->format;
-    in.kind = gmbeoo_kind_name(src);
+    analysis_source_info(src, &in.format, &in.kind);
     /* Before the block: memory_tracer ends the tool soon after it. */
     if (opt_plot && !plot(&in, opt_plot)) {
         status = 1;

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "analysis_io.h"
 #include "gmbeoo/gmbeoo.h"
 #include "msg.h"
 
@@ -193,16 +194,6 @@ static void draw_cells(cairo_t *cr, const Map *m, const guint64 *cells,
     cairo_stroke(cr);
 }
 
-static void text_at(cairo_t *cr, const char *s, double x, double y,
-                    double align_x, double align_y)
-{
-    cairo_text_extents_t e;
-    cairo_text_extents(cr, s, &e);
-    cairo_move_to(cr, x - e.width * align_x - e.x_bearing,
-                  y - e.height * align_y - e.y_bearing);
-    cairo_show_text(cr, s);
-}
-
 static void x_axis(cairo_t *cr, const Map *m, double x, double y, double w)
 {
     cairo_set_font_size(cr, 11);
@@ -214,10 +205,10 @@ static void x_axis(cairo_t *cr, const Map *m, double x, double y, double w)
         cairo_move_to(cr, px + 0.5, y);
         cairo_line_to(cr, px + 0.5, y + 5);
         cairo_stroke(cr);
-        text_at(cr, label, px, y + 8, t == 0 ? 0 : t == 4 ? 1 : 0.5, 0);
+        analysis_text_at(cr, label, px, y + 8, t == 0 ? 0 : t == 4 ? 1 : 0.5, 0);
     }
     cairo_set_font_size(cr, 12);
-    text_at(cr, "record index", x + w / 2, y + 26, 0.5, 0);
+    analysis_text_at(cr, "record index", x + w / 2, y + 26, 0.5, 0);
 }
 
 static void y_axis(cairo_t *cr, const Map *m, double x, double y, double h)
@@ -231,7 +222,7 @@ static void y_axis(cairo_t *cr, const Map *m, double x, double y, double h)
         cairo_move_to(cr, x - 4, py);
         cairo_line_to(cr, x, py);
         cairo_stroke(cr);
-        text_at(cr, label, x - 7, py, 1, 0.5);
+        analysis_text_at(cr, label, x - 7, py, 1, 0.5);
     }
 }
 
@@ -258,13 +249,13 @@ static void legend(cairo_t *cr, guint64 max, bool store, double x, double y,
         cairo_move_to(cr, x + w, py);
         cairo_line_to(cr, x + w + 4, py);
         cairo_stroke(cr);
-        text_at(cr, label, x + w + 6, py, 0, 0.5);
+        analysis_text_at(cr, label, x + w + 6, py, 0, 0.5);
         if (v > G_MAXUINT64 / 10) {
             break;
         }
     }
     cairo_set_font_size(cr, 11);
-    text_at(cr, store ? "stores" : "loads", x + w / 2, y - 8, 0.5, 1);
+    analysis_text_at(cr, store ? "stores" : "loads", x + w / 2, y - 8, 0.5, 1);
 }
 
 static bool draw(const Map *m, const char *trace, GmbeooRecordFormat format,
@@ -289,13 +280,13 @@ static bool draw(const Map *m, const char *trace, GmbeooRecordFormat format,
         G_GINT64_FORMAT " bytes", base, m->records, gmbeoo_format_name(format),
         opt_cpl == 0 ? ", CPL 0" : opt_cpl == 3 ? ", CPL 3" : "",
         g_hash_table_size(m->pages), opt_page);
-    text_at(cr, title, W / 2, 12, 0.5, 0);
+    analysis_text_at(cr, title, W / 2, 12, 0.5, 0);
     cairo_set_font_size(cr, 11);
     g_autofree char *sub = g_strdup_printf(
         "rows: touched pages in address order%s; colour: accesses per cell, "
         "log scale", m->rows < (int)g_hash_table_size(m->pages)
                      ? " (several per row)" : "");
-    text_at(cr, sub, W / 2, 30, 0.5, 0);
+    analysis_text_at(cr, sub, W / 2, 30, 0.5, 0);
 
     const guint64 *cells[2] = { m->load, m->store };
     guint64 max[2] = { m->max_load, m->max_store };
@@ -304,7 +295,7 @@ static bool draw(const Map *m, const char *trace, GmbeooRecordFormat format,
         draw_cells(cr, m, cells[p], max[p], p == 1, x, top, pw, ph);
         cairo_set_source_rgb(cr, 0, 0, 0);
         cairo_set_font_size(cr, 13);
-        text_at(cr, p ? "stores" : "loads", x + pw / 2, top - 6, 0.5, 1);
+        analysis_text_at(cr, p ? "stores" : "loads", x + pw / 2, top - 6, 0.5, 1);
         x_axis(cr, m, x, top + ph, pw);
     }
     cairo_set_source_rgb(cr, 0, 0, 0);
@@ -313,7 +304,7 @@ static bool draw(const Map *m, const char *trace, GmbeooRecordFormat format,
     cairo_set_font_size(cr, 12);
     cairo_translate(cr, 14, top + ph / 2);
     cairo_rotate(cr, -G_PI / 2);
-    text_at(cr, "page (virtual address)", 0, 0, 0.5, 0.5);
+    analysis_text_at(cr, "page (virtual address)", 0, 0, 0.5, 0.5);
     cairo_restore(cr);
     double lx = W - right + 24;
     legend(cr, m->max_load, false, lx, top + 20, ph / 2 - 40);

@@ -413,16 +413,6 @@ static void report(FILE *out, void *arg)
     }
 }
 
-static void text_at(cairo_t *cr, const char *s, double x, double y,
-                    double align_x, double align_y)
-{
-    cairo_text_extents_t e;
-    cairo_text_extents(cr, s, &e);
-    cairo_move_to(cr, x - e.width * align_x - e.x_bearing,
-                  y - e.height * align_y - e.y_bearing);
-    cairo_show_text(cr, s);
-}
-
 /* One histogram: a bar per log2 bucket and one for the cold references,
  * as a share of all references. */
 static void panel(cairo_t *cr, const Input *in, const ReuseStack *r,
@@ -439,7 +429,7 @@ static void panel(cairo_t *cr, const Input *in, const ReuseStack *r,
     g_autofree char *title = g_strdup_printf(
         "%ss of %u bytes: %" PRIu64 " references", gran_name(in, r),
         1u << r->shift, r->refs);
-    text_at(cr, title, x + w / 2, y - 8, 0.5, 1);
+    analysis_text_at(cr, title, x + w / 2, y - 8, 0.5, 1);
     cairo_set_font_size(cr, 9);
     for (unsigned b = 0; b <= n; b++) {
         uint64_t v = b < n ? r->bucket[b] : r->cold;
@@ -461,19 +451,19 @@ static void panel(cairo_t *cr, const Input *in, const ReuseStack *r,
             snprintf(label, sizeof(label), "2^%u", b - 1);
         }
         if (bw >= 18 || b % 2 == 0 || b == n) {
-            text_at(cr, label, x + bw * b + bw / 2, y + h + 4, 0.5, 0);
+            analysis_text_at(cr, label, x + bw * b + bw / 2, y + h + 4, 0.5, 0);
         }
         if (r->refs && v) {
             snprintf(label, sizeof(label), "%.0f%%",
                      100.0 * (double)v / (double)r->refs);
-            text_at(cr, label, x + bw * b + bw / 2, y + h - bh - 2, 0.5, 1);
+            analysis_text_at(cr, label, x + bw * b + bw / 2, y + h - bh - 2, 0.5, 1);
         }
     }
     cairo_set_line_width(cr, 1);
     cairo_rectangle(cr, x + 0.5, y + 0.5, w, h);
     cairo_stroke(cr);
     cairo_set_font_size(cr, 11);
-    text_at(cr, "reuse distance: distinct blocks in between (2^k: "
+    analysis_text_at(cr, "reuse distance: distinct blocks in between (2^k: "
             "2^k to 2^(k+1)-1)",
             x + w / 2, y + h + 20, 0.5, 0);
 }
@@ -494,7 +484,7 @@ static bool plot(const Input *in, const char *path)
     g_autofree char *title = g_strdup_printf(
         "reuse distance: %" PRIu64 " accesses; bar height: references, "
         "label: share", in->accesses);
-    text_at(cr, title, W / 2, 12, 0.5, 0);
+    analysis_text_at(cr, title, W / 2, 12, 0.5, 0);
     panel(cr, in, &in->lines, side, top, pw, ph);
     panel(cr, in, &in->pages, side + pw + gap, top, pw, ph);
     return analysis_write_png(TOOL, cr, surf, path);
@@ -508,22 +498,12 @@ static int usage(const char *why)
 int main(int argc, char **argv)
 {
     static Input in;
-    g_autoptr(GOptionContext) ctx = g_option_context_new(
-        "TRACE|FIFO|- [INFO_TOKEN...]");
-    g_option_context_set_summary(ctx, "The reuse-distance histogram of a "
-                                 "GMBEOO trace, per cache line and per "
-                                 "page.");
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    /* Options end at the input: memory_tracer's workload-info tokens
-     * follow its FIFO. */
-    g_option_context_set_strict_posix(ctx, TRUE);
-    g_autoptr(GError) err = NULL;
-    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-        return usage(err->message);
-    }
-    if (argc < 2) {
-        return usage("no input: give a trace file, a raw record file, - "
-                     "(stdin) or, as memory_tracer does, a FIFO");
+    int bad = analysis_parse(TOOL,
+        "The reuse-distance histogram of a GMBEOO trace, per "
+        "cache line and per page.",
+        entries, &argc, &argv);
+    if (bad) {
+        return bad;
     }
     if ((opt_cpl != -1 && opt_cpl != 0 && opt_cpl != 3) ||
         (opt_csv && opt_json) || !analysis_power_of_two(opt_line) ||
@@ -535,10 +515,9 @@ int main(int argc, char **argv)
                                   &in.range_len)) {
         return usage("--range takes START:LEN, e.g. 0x4c1000:16384");
     }
-    int format = opt_format ? gmbeoo_format_resolve(opt_format)
-                            : GMBEOO_FORMAT_AUTO;
-    if (format < 0 && format != GMBEOO_FORMAT_AUTO) {
-        return usage(gmbeoo_errmsg());
+    int format = analysis_format(TOOL, opt_format);
+    if (format == -2) {
+        return 2;
     }
     reuse_init(&in.lines, (uint64_t)opt_line);
     reuse_init(&in.pages, (uint64_t)opt_page);
@@ -553,8 +532,7 @@ int main(int argc, char **argv)
         gmbeoo_close(src);
         return 1;
     }
-    in.format = gmbeoo_meta(src)->format;
-    in.kind = gmbeoo_kind_name(src);
+    analysis_source_info(src, &in.format, &in.kind);
     /* Before the block: memory_tracer ends the tool soon after it. */
     if (opt_plot && !plot(&in, opt_plot)) {
         status = 1;

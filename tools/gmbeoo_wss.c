@@ -299,16 +299,6 @@ static void report(FILE *out, void *arg)
     }
 }
 
-static void text_at(cairo_t *cr, const char *s, double x, double y,
-                    double align_x, double align_y)
-{
-    cairo_text_extents_t e;
-    cairo_text_extents(cr, s, &e);
-    cairo_move_to(cr, x - e.width * align_x - e.x_bearing,
-                  y - e.height * align_y - e.y_bearing);
-    cairo_show_text(cr, s);
-}
-
 /* One panel: a step line of @lines ? lines : pages per window. */
 static void panel(cairo_t *cr, const Input *in, bool lines, double x,
                   double y, double w, double h)
@@ -327,10 +317,10 @@ static void panel(cairo_t *cr, const Input *in, bool lines, double x,
     for (int t = 0; t <= 4; t++) {
         char label[32];
         snprintf(label, sizeof(label), "%" PRIu64, max * (uint64_t)t / 4);
-        text_at(cr, label, x - 6, y + h - h * t / 4, 1, 0.5);
+        analysis_text_at(cr, label, x - 6, y + h - h * t / 4, 1, 0.5);
         snprintf(label, sizeof(label), "%" PRIu64,
                  in->accesses * (uint64_t)t / 4);
-        text_at(cr, label, x + w * t / 4, y + h + 4, t == 0 ? 0 : t == 4
+        analysis_text_at(cr, label, x + w * t / 4, y + h + 4, t == 0 ? 0 : t == 4
                 ? 1 : 0.5, 0);
     }
     cairo_set_font_size(cr, 12);
@@ -339,7 +329,7 @@ static void panel(cairo_t *cr, const Input *in, bool lines, double x,
         lines ? "lines" : "pages",
         1u << (lines ? in->wss.line_shift : in->wss.page_shift),
         in->wss.window);
-    text_at(cr, title, x + w / 2, y - 6, 0.5, 1);
+    analysis_text_at(cr, title, x + w / 2, y - 6, 0.5, 1);
     if (lines) {
         cairo_set_source_rgb(cr, 0.15, 0.35, 0.70);
     } else {
@@ -379,12 +369,12 @@ static bool plot(const Input *in, const char *path)
     cairo_set_font_size(cr, 14);
     g_autofree char *title = g_strdup_printf(
         "working set over time: %" PRIu64 " accesses", in->accesses);
-    text_at(cr, title, W / 2, 10, 0.5, 0);
+    analysis_text_at(cr, title, W / 2, 10, 0.5, 0);
     panel(cr, in, true, left, top, pw, ph);
     panel(cr, in, false, left, top + ph + gap, pw, ph);
     cairo_set_font_size(cr, 11);
     cairo_set_source_rgb(cr, 0, 0, 0);
-    text_at(cr, "access index", left + pw / 2, H - 18, 0.5, 0);
+    analysis_text_at(cr, "access index", left + pw / 2, H - 18, 0.5, 0);
     return analysis_write_png(TOOL, cr, surf, path);
 }
 
@@ -396,22 +386,12 @@ static int usage(const char *why)
 int main(int argc, char **argv)
 {
     static Input in;
-    g_autoptr(GOptionContext) ctx = g_option_context_new(
-        "TRACE|FIFO|- [INFO_TOKEN...]");
-    g_option_context_set_summary(ctx, "The working-set size of a GMBEOO "
-                                 "trace per window of N accesses: distinct "
-                                 "lines and pages.");
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    /* Options end at the input: memory_tracer's workload-info tokens
-     * follow its FIFO. */
-    g_option_context_set_strict_posix(ctx, TRUE);
-    g_autoptr(GError) err = NULL;
-    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-        return usage(err->message);
-    }
-    if (argc < 2) {
-        return usage("no input: give a trace file, a raw record file, - "
-                     "(stdin) or, as memory_tracer does, a FIFO");
+    int bad = analysis_parse(TOOL,
+        "The working-set size of a GMBEOO trace per window of "
+        "N accesses: distinct lines and pages.",
+        entries, &argc, &argv);
+    if (bad) {
+        return bad;
     }
     if ((opt_cpl != -1 && opt_cpl != 0 && opt_cpl != 3) ||
         (opt_csv && opt_json) || !analysis_power_of_two(opt_line) ||
@@ -424,10 +404,9 @@ int main(int argc, char **argv)
                                   &in.range_len)) {
         return usage("--range takes START:LEN, e.g. 0x4c1000:16384");
     }
-    int format = opt_format ? gmbeoo_format_resolve(opt_format)
-                            : GMBEOO_FORMAT_AUTO;
-    if (format < 0 && format != GMBEOO_FORMAT_AUTO) {
-        return usage(gmbeoo_errmsg());
+    int format = analysis_format(TOOL, opt_format);
+    if (format == -2) {
+        return 2;
     }
     wss_init(&in.wss, (uint64_t)opt_window, (uint64_t)opt_line,
              (uint64_t)opt_page);
@@ -442,8 +421,7 @@ int main(int argc, char **argv)
         gmbeoo_close(src);
         return 1;
     }
-    in.format = gmbeoo_meta(src)->format;
-    in.kind = gmbeoo_kind_name(src);
+    analysis_source_info(src, &in.format, &in.kind);
     /* Before the block: memory_tracer ends the tool soon after it. */
     if (opt_plot && !plot(&in, opt_plot)) {
         status = 1;

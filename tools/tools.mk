@@ -16,9 +16,10 @@ $(BIN)/simple_analysis $(BIN)/gmbeoo_dump: $(BIN)/%: tools/%.c \
 	$(CC) $(TOOL_CFLAGS) -o $@ $< $(LIBGMBEOO_A) $(LIBMT) $(LIBMT_LIBS) \
 		$(GMBEOO_LIBS)
 
-$(BIN)/gmbeoo_heatmap: tools/gmbeoo_heatmap.c $(GMBEOO_HEADERS) $(LIBGMBEOO_A) $(LIBMT)
+$(BIN)/gmbeoo_heatmap: tools/gmbeoo_heatmap.c tools/analysis_io.c tools/analysis_io.h \
+		$(GMBEOO_HEADERS) $(LIBGMBEOO_A) $(LIBMT)
 	@mkdir -p $(@D)
-	$(CC) $(TOOL_CFLAGS) $(CAIRO_CFLAGS) -o $@ $< $(LIBGMBEOO_A) $(LIBMT) \
+	$(CC) $(TOOL_CFLAGS) $(CAIRO_CFLAGS) -o $@ $< tools/analysis_io.c $(LIBGMBEOO_A) $(LIBMT) \
 		$(LIBMT_LIBS) $(GMBEOO_LIBS) $(CAIRO_LIBS) -lm
 
 # The ready-made analyses: one file each on libgmbeoo (their shared input

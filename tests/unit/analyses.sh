@@ -103,6 +103,11 @@ expect cachesim_paddr_needs_extended32 "1 gmbeoo_cachesim: --paddr needs extende
 
 "$CS" --l1d 32k:3:64 "$tmp/lru" > "$tmp/out" 2> "$tmp/err"; rc=$?
 expect cachesim_bad_level "2 gmbeoo_cachesim: --l1d 32k:3:64: SIZE must be a multiple of WAYS * LINE" "$rc $(cat "$tmp/err")"
+# An unknown --format is a usage error in every analysis, not "detect it".
+for t in "$CS" "$RE" "$WS"; do
+    "$t" --format gmbeoo17 "$tmp/lru" > "$tmp/out" 2> "$tmp/err"; rc=$?
+    expect "$(basename "$t")_bad_format" "2 1" "$rc $(grep -c gmbeoo17 "$tmp/err")"
+done
 "$CS" --l1d 1k:2:128 --l2 1m:16:64 "$tmp/lru" > "$tmp/out" 2> "$tmp/err"; rc=$?
 expect cachesim_line_order "2 1" "$rc $(wc -l < "$tmp/err")"
 
