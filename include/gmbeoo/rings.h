@@ -14,7 +14,8 @@
  * installed, no stability promise beyond GMBEOO_RINGS_VERSION.  Compile with
  * _GNU_SOURCE (syscall()), as the project does.
  *
- * Layout of the file (all little-endian, all offsets in bytes):
+ * Layout of the file (offsets in bytes; the fields are in the byte order
+ * of the host, where both sides run; the records are record.h's):
  *
  *   0                        GmbeooRingsHeader, in a page of its own
  *   GMBEOO_RINGS_PAGE        ring 0: GmbeooRingControl, in a page of its own,
