@@ -95,6 +95,8 @@ typedef enum GmbeooSourceKind {
     GMBEOO_SOURCE_TRACE_FILE,   /* memory_tracer --trace_file_path */
     GMBEOO_SOURCE_ZSTD,         /* a raw stream compressed with zstd */
     GMBEOO_SOURCE_LZ4,          /* a raw stream compressed with LZ4 */
+    GMBEOO_SOURCE_RINGS,        /* a run's shared rings (read in place; */
+                                /*   gmbeoo_tool_start() only) */
 } GmbeooSourceKind;
 
 /*
