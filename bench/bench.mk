@@ -23,7 +23,8 @@ BENCH_C_WORKLOADS := mem_loop pointer_chase syscall_heavy dense_rmw stride_rmw
 BENCH_APPLETS := gzip sort md5sum
 BENCH_PRESETS := full quick
 
-BENCH_TOOLS := $(BENCH_OUT)/drain $(BENCH_OUT)/pipe_ceiling $(BENCH_OUT)/codec_bench \
+BENCH_TOOLS := $(BENCH_OUT)/drain $(BENCH_OUT)/classify $(BENCH_OUT)/pipe_ceiling \
+	$(BENCH_OUT)/codec_bench \
 	$(BENCH_OUT)/gmbeoo_plugin.so $(BENCH_OUT)/libmem.so \
 	$(BENCH_WL)/upload_1mib $(BENCH_WL)/true_workload \
 	$(foreach p,$(BENCH_PRESETS),\
@@ -60,6 +61,12 @@ $(BENCH_OUT)/codec_bench: bench/codec_bench.c $(LIBGMBEOO_A) $(LIBMT)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -Iinclude -Ilib $(LIBMT_CFLAGS) -o $@ $< $(LIBGMBEOO_A) \
 		$(LIBMT) $(LIBMT_LIBS) $(GMBEOO_LIBS)
+
+# The typical analysis tool (decode + classify every record), on libgmbeoo:
+# over the FIFO, over the shared rings, and alone on a file.
+$(BENCH_OUT)/classify: bench/classify.c $(LIBGMBEOO_A) include/gmbeoo/gmbeoo.h
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LIBGMBEOO_A) $(GMBEOO_LIBS)
 
 $(BENCH_OUT)/pipe_ceiling: bench/pipe_ceiling.c include/gmbeoo/record.h | deps
 	@mkdir -p $(@D)

@@ -64,6 +64,9 @@ drain="$out/drain"
 # Issue 21: gmbeoo_cachesim (its default L1d 32k:8:64 + L2 1m:16:64) live,
 # and on the trace file full_file leaves (cachesim_on_file, after each).
 cachesim="$bin/gmbeoo_cachesim"
+# Issue 20: the typical tool (decode + classify every record, on libgmbeoo)
+# over the FIFO and over the shared rings, and alone on a file.
+classify="$out/classify"
 host=$(hostname -s 2>/dev/null || hostname)
 stamp=$(date +%Y-%m-%d)
 results_dir="$here/results"
@@ -96,6 +99,8 @@ if [ "$preset" = full ]; then
     real_configs=(native untraced sweep_B16R10 full_drain plugin)
     real_reps=3
     stride_configs=(full_drain full_cachesim full_file)
+    classify_workloads=(dense_rmw stride_rmw)
+    classify_configs=(untraced cls_full_fifo cls_full_rings cls_B16R10_fifo cls_B16R10_rings)
     sweep_b0=(1 2 4 6 8 10)         # R values, B=0, mem_loop into drain
     sweep_b16=(2 4 6 8)             # R values, B=16 (R=10 is the B16R10 config)
     sweep_reps=2
@@ -117,6 +122,8 @@ else
     real_configs=(native untraced sweep_B16R10 full_drain plugin)
     real_reps=1
     stride_configs=(full_drain full_cachesim full_file)
+    classify_workloads=(dense_rmw stride_rmw)
+    classify_configs=(untraced cls_full_fifo cls_full_rings cls_B16R10_fifo cls_B16R10_rings)
     sweep_b0=(2 6 10)
     sweep_b16=()
     sweep_reps=1
@@ -136,6 +143,8 @@ fi
 [ -n "${BENCH_REAL_WORKLOADS+x}" ] && read -r -a real_workloads <<< "$BENCH_REAL_WORKLOADS"
 [ -n "${BENCH_REAL_REPS:-}" ] && real_reps=$BENCH_REAL_REPS
 [ -n "${BENCH_STRIDE_CONFIGS+x}" ] && read -r -a stride_configs <<< "$BENCH_STRIDE_CONFIGS"
+[ -n "${BENCH_CLASSIFY_CONFIGS+x}" ] && read -r -a classify_configs <<< "$BENCH_CLASSIFY_CONFIGS"
+[ -n "${BENCH_CLASSIFY_WORKLOADS+x}" ] && read -r -a classify_workloads <<< "$BENCH_CLASSIFY_WORKLOADS"
 [ -n "${BENCH_TRIVIAL_REPS:-}" ] && trivial_reps=$BENCH_TRIVIAL_REPS && upload_reps=$BENCH_TRIVIAL_REPS
 
 say() { echo "bench: $*" >&2; }
@@ -288,6 +297,12 @@ run_one() {
                     tool=drain; envs=(DRAIN_TOUCH=0)
                     args+=(--analysis_tool_path "$drain" --print_trace_info
                            --guest_num_of_vCPUs 2) ;;
+        cls_*)      # cls_{full,B16R10}_{fifo,rings}: the classify tool
+                    [ -x "$classify" ] || return 0
+                    tool=classify; args+=(--analysis_tool_path "$classify" --print_trace_info)
+                    [[ $cfg == *_fifo ]] && args+=(--analysis_transport fifo)
+                    [[ $cfg == cls_B16R10_* ]] && args+=(--log_of_GMBE_block_len 16
+                                                         --log_of_GMBE_tracing_ratio 10) ;;
         full_cachesim) [ -x "$cachesim" ] || return 0
                     tool=cachesim; args+=(--analysis_tool_path "$cachesim" --print_trace_info) ;;
         full_file)  rm -f "$trace_file"
@@ -336,6 +351,11 @@ run_one() {
         sa)    recs=$(num "$r.out" num_of_mem_accesses) ;;
         drain) recs=$(num "$r.out" num_of_records) ;;
         cachesim) recs=$(num "$r.out" accesses) ;;
+        classify) recs=$(num "$r.out" num_of_records)
+                  # The transport the tool says it read, against the config.
+                  local want="shared rings"; [[ $cfg == *_fifo ]] && want="FIFO"
+                  grep -q "^transport: .*$want" "$r.out" ||
+                      say "$w $cfg rep $rep: classify did not read the $want: $(grep '^transport:' "$r.out")" ;;
         *)     recs=- ;;
     esac
     if [ -n "$drain_pid" ]; then
@@ -398,6 +418,24 @@ cachesim_on_file() {
     rm -f "$trace_file"
 }
 
+# classify_on_file rep [workload]: the classify tool's own work, alone, on
+# the first GiB of the records of the last full_file run's trace file
+# (decoded to raw once, read from the page cache), as config classify_file:
+# CPU ms in the traced column, records in written and recs.
+classify_on_file() {
+    local w=${2:-dense_rmw} line recs cpu
+    [ -x "$classify" ] && [ -f "$trace_file" ] || return 0
+    "$bin/gmbeoo_dump" --raw "$trace_file" 2>/dev/null | head -c 1073741824 > "$work/classify.raw"
+    line=$("$classify" --file "$work/classify.raw" 2>&1)
+    rm -f "$work/classify.raw"
+    recs=$(echo "$line" | grep -o 'num_of_records: [0-9]*' | cut -d' ' -f2)
+    cpu=$(echo "$line" | grep -o 'cpu_s: [0-9.]*' | awk '{ printf "%.0f", $2 * 1000 }')
+    printf '%s\tclassify_file\t%s\t0\t%s\t%s\t-\t%s\t0\t%s\t-\t-\n' \
+        "$w" "$1" "${cpu:--}" "${cpu:--}" "${recs:--}" "${recs:--}" >> "$runs"
+    say "classify alone on $w records: $line"
+    return 0
+}
+
 # ------------------------------------------------------------ pipe ceiling
 pipe_tsv="$work/pipe.tsv"
 : > "$pipe_tsv"
@@ -439,12 +477,22 @@ if [ $have_cli = 1 ]; then
         nd=${#dense_configs[@]}
         for ((i = 0; i < nd; i++)); do
             run_one dense_rmw "${dense_configs[(i + rep - 1) % nd]}" "$rep"
-            [ "${dense_configs[(i + rep - 1) % nd]}" = full_file ] && cachesim_on_file "$rep"
+            [ "${dense_configs[(i + rep - 1) % nd]}" = full_file ] &&
+                classify_on_file "$rep" && cachesim_on_file "$rep"
         done
         # The stride twin of dense_rmw for the cache simulator's rows.
         for c in ${stride_configs[@]+"${stride_configs[@]}"}; do
             run_one stride_rmw "$c" "$rep"
-            [ "$c" = full_file ] && cachesim_on_file "$rep" stride_rmw
+            [ "$c" = full_file ] && classify_on_file "$rep" stride_rmw &&
+                cachesim_on_file "$rep" stride_rmw
+        done
+        # Issue 20: the classify tool over the FIFO and the shared rings,
+        # beside untraced runs, the order rotating from rep to rep.
+        nc=${#classify_configs[@]}
+        for w in ${classify_workloads[@]+"${classify_workloads[@]}"}; do
+            for ((i = 0; i < nc; i++)); do
+                run_one "$w" "${classify_configs[(i + rep - 1) % nc]}" "$rep"
+            done
         done
         # The sampled row compares two runs of about the same length, so
         # host noise decides it unless there are many: extra pairs, the
@@ -745,6 +793,33 @@ issue10() {
     printf '| 2 vCPUs: records/s at full rate | %s M/s | - | - |\n' "$rps2"
 }
 
+# Issue 20: the classify tool over the FIFO and over the shared rings, at
+# full rate and 1:1024, against untraced runs of the same loop; and its own
+# work alone on the records of a file.
+classify_rows() {
+    local w u t n rec drop x c rate tr goal
+    printf '| workload | rate | transport | traced ms (median, runs) | x untraced | M records/s | dropped | goal |\n|---|---|---|---|---|---|---|---|\n'
+    for w in ${classify_workloads[@]+"${classify_workloads[@]}"}; do
+        u=$(med $w untraced traced)
+        for c in cls_full_fifo cls_full_rings cls_B16R10_fifo cls_B16R10_rings; do
+            n=$(nruns $w $c); [ "$n" = 0 ] && continue
+            t=$(med $w $c traced); rec=$(med $w $c recs); x=$(div "$t" "$u")
+            drop=$(awk -F'\t' -v w=$w -v c=$c 'NR > 1 && $1 == w && $2 == c && $4 == 0 && $9 != "-" { s += $9; k++ } END { print k ? s : "-" }' "$runs")
+            rate="full"; [[ $c == cls_B16R10_* ]] && rate="1:1024 (B=16, R=10)"
+            tr="FIFO"; [[ $c == *_rings ]] && tr="shared rings"
+            goal="-"
+            [ "$w" = dense_rmw ] && [ "$c" = cls_full_rings ] && goal="<= 3.0x: $(mark "$x" 3.0 '<=')"
+            printf '| %s | %s | %s | %s (%s) | %sx | %s | %s | %s |\n' "$w" "$rate" "$tr" "$t" "$n" "$x" \
+                "$(div "$(div "$rec" "$t" %.0f)" 1000 %.1f)" "$drop" "$goal"
+        done
+        printf '| %s | untraced | - | %s (%s) | 1.00x | - | - | - |\n' "$w" "$u" "$(nruns $w untraced)"
+        t=$(med $w classify_file traced); rec=$(med $w classify_file recs)
+        [ "$(nruns $w classify_file)" != 0 ] &&
+            printf '| %s | the tool alone on a file | - | %s CPU ms for %s records | - | %s | - | - |\n' "$w" "$t" "$rec" \
+                "$(div "$(div "$rec" "$t" %.0f)" 1000 %.1f)"
+    done
+}
+
 # Issue 21: gmbeoo_cachesim (L1+L2) live at full rate against its own
 # speed on a trace file of the same loop, beside the counting reader.
 cachesim_rows() {   # [workload]
@@ -837,6 +912,10 @@ mkdir -p "$results_dir"
     echo "## Issue 10: extended32 (vCPU, CR3, physical address, PC) and 2 vCPUs on dense_rmw"
     echo
     issue10
+    echo
+    echo "## Issue 20: a decode-and-classify tool (bench/classify.c, on libgmbeoo) over the FIFO and over the shared rings"
+    echo
+    classify_rows
     echo
     echo "## Issue 21: gmbeoo_cachesim live and on a trace file (dense_rmw, stride_rmw)"
     echo
@@ -944,6 +1023,8 @@ echo "== memory_tracer bench ($preset) =="
 issue9 | column -t -s '|' 2>/dev/null || issue9
 echo
 issue10 | column -t -s '|' 2>/dev/null || issue10
+echo
+classify_rows | column -t -s '|' 2>/dev/null || classify_rows
 echo
 cachesim_rows dense_rmw
 echo

@@ -14,7 +14,8 @@
  * installed, no stability promise beyond GMBEOO_RINGS_VERSION.  Compile with
  * _GNU_SOURCE (syscall()), as the project does.
  *
- * Layout of the file (all little-endian, all offsets in bytes):
+ * Layout of the file (offsets in bytes; the fields are in the byte order
+ * of the host, where both sides run; the records are record.h's):
  *
  *   0                        GmbeooRingsHeader, in a page of its own
  *   GMBEOO_RINGS_PAGE        ring 0: GmbeooRingControl, in a page of its own,
@@ -46,6 +47,9 @@
  *     GMBEOO_RINGS_CLOSED; the consumer has read everything once state is
  *     CLOSED and every ring's tail equals its head.
  *
+ * state is a futex word too: QEMU wakes it (gmbeoo_rings_wake()) when it
+ * changes, and bumps data_seq as well when it closes.
+ *
  * Sleeping: either side may sleep instead of spinning, on a futex (on a
  * shared mapping, so without FUTEX_PRIVATE_FLAG), and says so in a flag
  * the other side checks after it has moved its index.  The flag and the
@@ -58,11 +62,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #ifdef __linux__
-#include <errno.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 #endif
 
@@ -138,28 +141,46 @@ static inline uint8_t *gmbeoo_rings_data(void *base, uint64_t ring_stride,
            GMBEOO_RINGS_PAGE;
 }
 
-#ifdef __linux__
 /*
- * Sleep while *@word == @val, at most @timeout_ns (futex on a shared
+ * Sleep while *@word == @val, at most @timeout_ns (a futex on a shared
  * mapping); returns at once if it differs.  Spurious returns are fine.
+ * Elsewhere than on Linux: a short nap, the caller polls.
  */
 static inline void gmbeoo_rings_sleep(uint32_t *word, uint32_t val,
                                       long timeout_ns)
 {
+#ifdef __linux__
     struct timespec ts = {
         .tv_sec = timeout_ns / 1000000000L,
         .tv_nsec = timeout_ns % 1000000000L,
     };
 
     syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0);
+#else
+    struct timespec ts = { 0, timeout_ns < 50000 ? timeout_ns : 50000 };
+
+    (void)word;
+    (void)val;
+    nanosleep(&ts, NULL);
+#endif
 }
 
+/* Wake whoever sleeps on @word (its value changed). */
 static inline void gmbeoo_rings_wake(uint32_t *word)
 {
-    __atomic_fetch_add(word, 1, __ATOMIC_SEQ_CST);
+#ifdef __linux__
     syscall(SYS_futex, word, FUTEX_WAKE, 1 << 30, NULL, NULL, 0);
-}
+#else
+    (void)word;
 #endif
+}
+
+/* Bump the sequence word @word and wake whoever sleeps on it. */
+static inline void gmbeoo_rings_bump(uint32_t *word)
+{
+    __atomic_fetch_add(word, 1, __ATOMIC_SEQ_CST);
+    gmbeoo_rings_wake(word);
+}
 
 /*
  * Producer: publish the records of @ctl up to @head and wake the consumer
@@ -170,11 +191,9 @@ static inline void gmbeoo_rings_publish(GmbeooRingsHeader *h,
 {
     __atomic_store_n(&ctl->head, head, __ATOMIC_RELEASE);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-#ifdef __linux__
     if (__atomic_load_n(&h->consumer_waiting, __ATOMIC_RELAXED)) {
-        gmbeoo_rings_wake(&h->data_seq);
+        gmbeoo_rings_bump(&h->data_seq);
     }
-#endif
 }
 
 /*
@@ -186,11 +205,9 @@ static inline void gmbeoo_rings_release(GmbeooRingControl *ctl,
 {
     __atomic_store_n(&ctl->tail, tail, __ATOMIC_RELEASE);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-#ifdef __linux__
     if (__atomic_load_n(&ctl->producer_waiting, __ATOMIC_RELAXED)) {
-        gmbeoo_rings_wake(&ctl->room_seq);
+        gmbeoo_rings_bump(&ctl->room_seq);
     }
-#endif
 }
 
 #endif /* GMBEOO_RINGS_H */
