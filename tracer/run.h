@@ -52,6 +52,9 @@ typedef struct Session {
     bool tool_started;
     TraceSink *sink;            /* --trace_file_path's writer thread */
     int fifo_probe;             /* O_RDONLY|O_NONBLOCK on the FIFO */
+    int rings_fd;               /* the memfd offered for the shared rings */
+                                /*   (QEMU and the tool inherit it), or -1 */
+    bool shared_rings;          /* the tool claimed it: GMBEOO uses it */
     struct stat fifo_st;
     SerialExit workload_exit;
     bool workload_exited;       /* workload_exit is known */

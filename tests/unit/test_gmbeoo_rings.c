@@ -153,13 +153,6 @@ static bool room(Prod *p, uint32_t i, uint64_t bytes, bool wait)
     }
 }
 
-/* Wake sleepers on @word without changing it (gmbeoo_rings_wake() bumps
- * it: right for the sequence words, wrong for state). */
-static void wake_state(uint32_t *word)
-{
-    syscall(SYS_futex, word, FUTEX_WAKE, 1 << 30, NULL, NULL, 0);
-}
-
 static uint8_t *slot(Prod *p, uint32_t i)
 {
     return gmbeoo_rings_data(p->map, p->h->ring_stride, i) +
@@ -189,8 +182,8 @@ static void *producer(void *arg)
         ctl(p, i)->cpu_index = i;
     }
     __atomic_store_n(&h->state, GMBEOO_RINGS_OPEN, __ATOMIC_RELEASE);
-    wake_state(&h->state);
-    gmbeoo_rings_wake(&h->data_seq);
+    gmbeoo_rings_wake(&h->state);
+    gmbeoo_rings_bump(&h->data_seq);
 
     for (uint64_t seq = 0; seq < p->per_ring; seq++) {
         for (uint32_t i = 0; i < p->nr; i++) {
@@ -230,8 +223,8 @@ static void *producer(void *arg)
     }
     if (p->close) {
         __atomic_store_n(&h->state, GMBEOO_RINGS_CLOSED, __ATOMIC_RELEASE);
-        wake_state(&h->state);
-        gmbeoo_rings_wake(&h->data_seq);
+        gmbeoo_rings_wake(&h->state);
+        gmbeoo_rings_bump(&h->data_seq);
     }
     return NULL;
 }
