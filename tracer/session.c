@@ -204,7 +204,7 @@ int session_run(Options *o)
                                      false);
         not_run = run_result_not_run_message(&s.result, o);
     }
-    if (!ok && !not_run && !runtime_interrupted()) {
+    if (!ok && !not_run && !runtime_interrupted() && !s.tool_died) {
         keep_console_log(&s);
     }
     /* A workload that failed before its markers: its last words, read
