@@ -104,6 +104,28 @@ bool make_fifo(Session *s, GError **err)
     return true;
 }
 
+/* The bytes of records the tool has given back in all the rings (the sum
+ * of their tails), read from the memfd; 0 before QEMU opened them. */
+static guint64 rings_consumed(Session *s)
+{
+    GmbeooRingsHeader h;
+    guint64 sum = 0;
+    if (s->rings_fd < 0 ||
+        pread(s->rings_fd, &h, sizeof(h), 0) != sizeof(h) ||
+        h.magic != GMBEOO_RINGS_MAGIC) {
+        return 0;
+    }
+    for (guint32 i = 0; i < h.nr_rings; i++) {
+        guint64 tail;
+        off_t at = GMBEOO_RINGS_PAGE + (off_t)i * (off_t)h.ring_stride +
+                   (off_t)offsetof(GmbeooRingControl, tail);
+        if (pread(s->rings_fd, &tail, sizeof(tail), at) == sizeof(tail)) {
+            sum += tail;
+        }
+    }
+    return sum;
+}
+
 /* Did the tool claim the shared rings (step 2 of rings.h)? */
 static bool rings_claimed(Session *s)
 {
@@ -113,6 +135,18 @@ static bool rings_claimed(Session *s)
         return false;
     }
     return claim[0] != 0 && claim[1] == GMBEOO_RINGS_VERSION;
+}
+
+/* query-gmbeoo says 'transport' where gmbeoo-enable takes it. */
+static bool qemu_has_shared_rings(Session *s)
+{
+    g_autoptr(GError) e = NULL;
+    JsonObject *q = query_gmbeoo(s, &e);
+    bool has = q && json_object_has_member(q, "transport");
+    if (q) {
+        json_object_unref(q);
+    }
+    return has;
 }
 
 bool start_analysis_tool(Session *s, GError **err)
@@ -138,6 +172,11 @@ bool start_analysis_tool(Session *s, GError **err)
     };
     for (gsize i = 0; i < G_N_ELEMENTS(env); i++) {
         g_setenv(env[i][0], env[i][1], TRUE);
+    }
+    if (s->rings_fd >= 0 && !qemu_has_shared_rings(s)) {
+        debug_msg("no shared rings: this QEMU does not offer them");
+        close(s->rings_fd);
+        s->rings_fd = -1;
     }
     g_autofree char *rings = g_strdup_printf("%d", s->rings_fd);
     if (s->rings_fd >= 0) {
@@ -178,6 +217,7 @@ typedef struct OutputState {
     Session *s;
     const char *want;
     guint64 last_written;
+    guint64 last_consumed;      /* shared rings: what the tool read */
 } OutputState;
 
 static WaitPoll poll_output_state(Wait *w, void *data, GError **err)
@@ -211,6 +251,19 @@ static WaitPoll poll_output_state(Wait *w, void *data, GError **err)
     if (written != os->last_written) {
         os->last_written = written;
         wait_progress(w);
+    }
+    if (os->s->shared_rings) {
+        /* The tool reads the rings itself: its tails move. */
+        guint64 consumed = rings_consumed(os->s);
+        if (consumed != os->last_consumed) {
+            os->last_consumed = consumed;
+            wait_progress(w);
+        }
+        wait_detail(w, "%s (no progress: %" G_GUINT64_FORMAT " records "
+                    "published, %" G_GUINT64_FORMAT " bytes of records read "
+                    "by the tool, %" G_GUINT64_FORMAT " dropped; is the tool "
+                    "still reading?)", w->what, written, consumed, dropped);
+        return WAIT_PENDING;
     }
     /* Say what the counters say: a stalled reader shows as records waiting
      * in the ring and, usually, dropped events. */
