@@ -24,6 +24,9 @@
 #                         drop
 #  rings_transport_fifo   --analysis_transport fifo: the same tool gets the
 #                         FIFO (the report says fifo) and the same counts
+#  rings_unclaimed_fifo   a tool that opens the FIFO itself (gmbeoo_count's
+#                         own mode) leaves the rings unclaimed and gets the
+#                         FIFO: the report says fifo, the same counts
 #  rings_consumer_killed, fifo_consumer_killed  a libgmbeoo tool that
 #                         SIGKILLs itself mid-run: exit 1 with one line
 #                         naming it, no QEMU, no runtime directory, no kept
@@ -111,6 +114,9 @@ check_exact rings_extended32_exact_counts "shared rings" shared-rings \
     --trace_record_format extended32
 check_exact rings_transport_fifo "raw record stream (FIFO or pipe)" fifo \
     --analysis_transport fifo
+# gmbeoo_count's own mode opens the FIFO itself (no libgmbeoo tool start):
+# offered the rings, it does not claim them and gets the FIFO.
+GMBEOO_COUNT_LIBGMBEOO=0 check_exact rings_unclaimed_fifo "" fifo
 
 # ---- cpl3_only ----
 run_rings gmbeoo_kernel_workload --trace_only_CPL3_code_GMBE
