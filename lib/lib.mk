@@ -9,8 +9,8 @@
 #
 # lib/gmbeoo/: libgmbeoo, the public library (include/gmbeoo/gmbeoo.h):
 # the one reader loop for record streams (FIFO, raw file, trace file of any
-# codec, zstd or LZ4 stream)
-# and the analysis-tool contract, built as build/lib/libgmbeoo.so.1 (with
+# codec, zstd or LZ4 stream), the consumer of the shared rings (rings.c,
+# include/gmbeoo/rings.h) and the analysis-tool contract, built as build/lib/libgmbeoo.so.1 (with
 # its version script) and build/lib/libgmbeoo.a, and installed with its
 # headers, gmbeoo.pc and libgmbeoo(3).  The project's tools and tests link
 # the static one ($(LIBGMBEOO_A) $(GMBEOO_LIBS)).

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libgmbeoo's insides, shared by its files (never installed): the source
- * (source.c: the reader loop and the batches) and the analysis-tool
- * contract (tool.c), which drives the same loop between signals.
+ * (source.c: the reader loop and the batches), the analysis-tool contract
+ * (tool.c), which drives the same loop between signals, and the ring
+ * source (rings.c: the shared rings a tool started by memory_tracer
+ * claims, decoded in place by the same batch code).
  */
 #ifndef GMBEOO_INTERNAL_H
 #define GMBEOO_INTERNAL_H
