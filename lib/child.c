@@ -32,6 +32,14 @@ static void child_setup_fd(int fd, int target, int null_flags)
 bool child_spawn(Child *c, const char *name, char *const argv[],
                  int stdin_fd, int stdout_fd, int stderr_fd, GError **err)
 {
+    return child_spawn_keep(c, name, argv, stdin_fd, stdout_fd, stderr_fd,
+                            -1, err);
+}
+
+bool child_spawn_keep(Child *c, const char *name, char *const argv[],
+                      int stdin_fd, int stdout_fd, int stderr_fd,
+                      int keep_fd, GError **err)
+{
     memset(c, 0, sizeof(*c));
     c->name = name;
     int report[2];
@@ -75,6 +83,9 @@ bool child_spawn(Child *c, const char *name, char *const argv[],
         child_setup_fd(fds[0], 0, O_RDONLY);
         child_setup_fd(fds[1], 1, O_WRONLY);
         child_setup_fd(fds[2], 2, O_WRONLY);
+        if (keep_fd > 2) {
+            fcntl(keep_fd, F_SETFD, 0);     /* only in this child */
+        }
         execv(argv[0], argv);
         int e = errno;
         ssize_t n = write(report[1], &e, sizeof(e));

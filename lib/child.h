@@ -26,6 +26,12 @@ typedef struct Child {
 bool child_spawn(Child *c, const char *name, char *const argv[],
                  int stdin_fd, int stdout_fd, int stderr_fd, GError **err);
 
+/* child_spawn(), and the child also inherits @keep_fd (>= 3; -1: none)
+ * under the same number, although it is close-on-exec here. */
+bool child_spawn_keep(Child *c, const char *name, char *const argv[],
+                      int stdin_fd, int stdout_fd, int stderr_fd,
+                      int keep_fd, GError **err);
+
 /* Non-blocking: true while the child runs (reaps it when it has ended). */
 bool child_alive(Child *c);
 

@@ -9,8 +9,8 @@
 #
 # lib/gmbeoo/: libgmbeoo, the public library (include/gmbeoo/gmbeoo.h):
 # the one reader loop for record streams (FIFO, raw file, trace file of any
-# codec, zstd or LZ4 stream)
-# and the analysis-tool contract, built as build/lib/libgmbeoo.so.1 (with
+# codec, zstd or LZ4 stream), the consumer of the shared rings (rings.c,
+# include/gmbeoo/rings.h) and the analysis-tool contract, built as build/lib/libgmbeoo.so.1 (with
 # its version script) and build/lib/libgmbeoo.a, and installed with its
 # headers, gmbeoo.pc and libgmbeoo(3).  The project's tools and tests link
 # the static one ($(LIBGMBEOO_A) $(GMBEOO_LIBS)).
@@ -45,7 +45,8 @@ GMBEOO_SONAME := libgmbeoo.so.1
 GMBEOO_PKGS := gio-2.0 libzstd liblz4
 GMBEOO_CFLAGS = $(call pkg_config,GMBEOO_CFLAGS,--cflags $(GMBEOO_PKGS))
 GMBEOO_LIBS = $(call pkg_config,GMBEOO_LIBS,--libs $(GMBEOO_PKGS))
-GMBEOO_SRCS := lib/gmbeoo/source.c lib/gmbeoo/tool.c lib/trace_file.c
+GMBEOO_SRCS := lib/gmbeoo/source.c lib/gmbeoo/tool.c lib/gmbeoo/rings.c \
+	lib/trace_file.c
 GMBEOO_OBJS := $(patsubst %.c,$(OBJ)/pic/%.o,$(GMBEOO_SRCS))
 LIBGMBEOO_DIR := $(BUILD)/lib
 LIBGMBEOO_SO := $(LIBGMBEOO_DIR)/libgmbeoo.so.$(GMBEOO_VERSION)
@@ -117,3 +118,9 @@ $(BUILD)/tests/unit/test_libgmbeoo: tests/unit/test_libgmbeoo.c tests/unit/check
 		$(LIBGMBEOO_A) $(LIBMT)
 	@mkdir -p $(@D)
 	$(CC) $(LIB_CFLAGS) -o $@ $< $(LIBGMBEOO_A) $(LIBMT) $(LIBMT_LIBS)
+
+# The ring source against a fake producer (QEMU's part of gmbeoo/rings.h).
+$(BUILD)/tests/unit/test_gmbeoo_rings: tests/unit/test_gmbeoo_rings.c tests/unit/check.h \
+		include/gmbeoo/rings.h $(LIBGMBEOO_A)
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -o $@ $< $(LIBGMBEOO_A) $(GMBEOO_LIBS) -lpthread

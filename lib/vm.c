@@ -109,7 +109,8 @@ bool vm_spawn(Vm *vm, const VmSetup *setup, GError **err)
                     "cannot create %s: %s", vm->qemu_log, g_strerror(errno));
         return false;
     }
-    bool ok = child_spawn(&vm->qemu, "QEMU", argv, -1, log, log, err);
+    bool ok = child_spawn_keep(&vm->qemu, "QEMU", argv, -1, log, log,
+                               setup->keep_fd ? *setup->keep_fd : -1, err);
     close(log);
     return ok;
 }

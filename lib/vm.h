@@ -53,6 +53,8 @@ typedef struct VmSetup {
     bool loadvm;                /* with @conf: restore conf->snapshot */
     bool start_paused;          /* with @conf: -S */
     char *const *extra_args;    /* appended (NULL-terminated), or NULL */
+    const int *keep_fd;         /* NULL, or a descriptor QEMU inherits */
+                                /*   (same number; memory_tracer's rings) */
 } VmSetup;
 
 /* Name the files in @dir, or, if @dir is NULL, in a new directory made

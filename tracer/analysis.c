@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 bool analysis_start(AnalysisTool *t, const char *tool, const char *fifo,
-                    char *const *tokens, GError **err)
+                    char *const *tokens, int keep_fd, GError **err)
 {
     memset(t, 0, sizeof(*t));
     t->out.fd = -1;
@@ -30,8 +30,9 @@ bool analysis_start(AnalysisTool *t, const char *tool, const char *fifo,
         g_ptr_array_add(argv, *p);
     }
     g_ptr_array_add(argv, NULL);
-    bool ok = child_spawn(&t->child, "the analysis tool",
-                          (char *const *)argv->pdata, -1, out[1], 2, err);
+    bool ok = child_spawn_keep(&t->child, "the analysis tool",
+                               (char *const *)argv->pdata, -1, out[1], 2,
+                               keep_fd, err);
     g_ptr_array_free(argv, TRUE);
     close(out[1]);
     if (!ok) {

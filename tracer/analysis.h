@@ -24,8 +24,9 @@ typedef struct AnalysisTool {
     ChildOutput out;        /* its stdout (text NULL: never started) */
 } AnalysisTool;
 
+/* @keep_fd: a descriptor the tool inherits (the shared rings), or -1. */
 bool analysis_start(AnalysisTool *t, const char *tool, const char *fifo,
-                    char *const *tokens, GError **err);
+                    char *const *tokens, int keep_fd, GError **err);
 
 /* Does any process of the tool's process group read @fifo? */
 bool analysis_has_open(const AnalysisTool *t, const struct stat *fifo);

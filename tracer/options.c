@@ -29,7 +29,7 @@ typedef enum {
     OPT_CPL3, OPT_BLOCK_LEN, OPT_TRACING_RATIO, OPT_PRINT_TRACE_INFO,
     OPT_DONT_USE_NOGRAPHIC, OPT_DONT_EXIT, OPT_GUEST_RAM, OPT_GUEST_VCPUS,
     OPT_VERBOSE, OPT_REPORT_JSON, OPT_RECORD_FORMAT, OPT_TRACE_FILE_CODEC,
-    OPT_COPY_TO_GUEST, OPT_WORKLOAD_OUTPUT, OPT_HELP, OPT_VERSION,
+    OPT_COPY_TO_GUEST, OPT_WORKLOAD_OUTPUT, OPT_ANALYSIS_TRANSPORT, OPT_HELP, OPT_VERSION,
     OPT_COUNT
 } OptionId;
 
@@ -61,6 +61,7 @@ static const OptionSpec specs[] = {
     { "guest_num_of_vCPUs", OPT_GUEST_VCPUS, true, 0 },
     { "trace_record_format", OPT_RECORD_FORMAT, true, 0 },
     { "trace_file_codec", OPT_TRACE_FILE_CODEC, true, 0 },
+    { "analysis_transport", OPT_ANALYSIS_TRANSPORT, true, 0 },
     { "verbose", OPT_VERBOSE, false, 0 },
     { "report_json", OPT_REPORT_JSON, true, 0 },
     { "copy_to_guest", OPT_COPY_TO_GUEST, true, 0 },
@@ -249,6 +250,14 @@ static bool apply(Options *o, const OptionSpec *spec, const char *value,
         o->has_trace_file_codec = true;
         break;
     }
+    case OPT_ANALYSIS_TRANSPORT:
+        if (strcmp(value, "auto") != 0 && strcmp(value, "fifo") != 0) {
+            return fail(e, 2, "argument --%s: invalid choice: '%s' (choose "
+                        "from 'auto', 'fifo')", spec->name, value);
+        }
+        o->analysis_transport_fifo = strcmp(value, "fifo") == 0;
+        o->has_analysis_transport = true;
+        break;
     case OPT_COPY_TO_GUEST: {
         guint n = o->copy_to_guest ? g_strv_length(o->copy_to_guest) : 0;
         o->copy_to_guest = g_renew(char *, o->copy_to_guest, n + 2);

@@ -62,6 +62,9 @@ typedef struct Options {
     int record_format;              /* GmbeooRecordFormat, default gmbeoo16 */
     TraceCodec trace_file_codec;    /* default TRACE_CODEC_DEFAULT */
     bool has_trace_file_codec;      /* --trace_file_codec was given */
+    bool analysis_transport_fifo;   /* --analysis_transport fifo: never */
+                                    /*   offer the shared rings */
+    bool has_analysis_transport;    /* --analysis_transport was given */
 
     bool help;
     bool version;

@@ -465,6 +465,10 @@ bool options_validate(Options *o, OptionsError *e)
         return fail(e, 1, "trace_file_codec applies to --trace_file_path "
                     "only.");
     }
+    if (o->has_analysis_transport && o->mode != TRACE_TO_ANALYSIS_TOOL) {
+        return fail(e, 1, "analysis_transport applies to --analysis_tool_path "
+                    "only.");
+    }
     if (o->has_timeout && !(o->timeout > 0)) {
         return fail(e, 1, "timeout must be a positive number of seconds, but "
                     "%g isn't.", o->timeout);

@@ -25,6 +25,7 @@ typedef struct RunResult {
     char *workload_info;        /* trimmed; "" when the workload gave none */
     gint64 duration_ms;
     char *analysis_output;      /* the tool's block, or NULL */
+    const char *analysis_transport; /* "shared-rings", "fifo" or NULL */
     JsonObject *trace_info;     /* query-gmbeoo's answer, or NULL */
     /* For --report_json (report_json.c). */
     bool has_duration;          /* duration_ms was measured */

@@ -318,6 +318,9 @@ static void add_options(JsonBuilder *b, const Options *o)
     set_string_or_null(b, "analysis_tool_path", o->analysis_tool_path);
     set_string_or_null(b, "trace_fifo_path", o->trace_fifo_path);
     set_string_or_null(b, "trace_file_path", o->trace_file_path);
+    set_string_or_null(b, "analysis_transport",
+                       o->mode != TRACE_TO_ANALYSIS_TOOL ? NULL
+                       : o->analysis_transport_fifo ? "fifo" : "auto");
     set_bool(b, "dont_trace", o->mode == TRACE_NONE);
     set_bool(b, "dont_use_qemu", o->mode == TRACE_NATIVE);
     json_builder_set_member_name(b, "timeout");
@@ -435,6 +438,7 @@ JsonNode *report_json_build(const Options *o, const RunResult *r,
     g_autofree char *analysis = r->analysis_output
                                 ? report_clean_block(r->analysis_output) : NULL;
     set_string_or_null(b, "analysis_output", analysis);
+    set_string_or_null(b, "analysis_transport", r->analysis_transport);
     if (analysis) {
         add_analysis_fields(b, analysis);
     }

@@ -50,8 +50,13 @@ typedef struct Session {
     Vm vm;                      /* QEMU, its sockets and logs (in dir) */
     AnalysisTool tool;
     bool tool_started;
+    bool tool_died;             /* the watch saw it die: not the guest's */
+                                /*   fault, its console log is not kept */
     TraceSink *sink;            /* --trace_file_path's writer thread */
     int fifo_probe;             /* O_RDONLY|O_NONBLOCK on the FIFO */
+    int rings_fd;               /* the memfd offered for the shared rings */
+                                /*   (QEMU and the tool inherit it), or -1 */
+    bool shared_rings;          /* the tool claimed it: GMBEOO uses it */
     struct stat fifo_st;
     SerialExit workload_exit;
     bool workload_exited;       /* workload_exit is known */

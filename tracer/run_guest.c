@@ -95,6 +95,7 @@ bool start_qemu(Session *s, GError **err)
         .plain_snapshot = s->o->snapshot_name,
         .plain_smp = s->o->has_num_vcpus ? (unsigned)s->o->num_vcpus : 1,
         .loadvm = true,
+        .keep_fd = s->rings_fd >= 0 ? &s->rings_fd : NULL,
     };
     s->o->num_vcpus = setup.plain_smp;
     if (s->o->guest_conf_path) {

@@ -7,6 +7,7 @@
 #include "run.h"
 
 #include "gmbeoo/record.h"
+#include "gmbeoo/rings.h"
 
 #include <gio/gio.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "msg.h"
@@ -88,7 +90,63 @@ bool make_fifo(Session *s, GError **err)
                     g_strerror(errno));
         return false;
     }
+    /* The shared rings (include/gmbeoo/rings.h), offered to a tool we
+     * start and that alone reads the records: an empty memfd QEMU and the
+     * tool inherit; the tool claims it if it can read rings. */
+    if (s->o->mode == TRACE_TO_ANALYSIS_TOOL &&
+        !s->o->analysis_transport_fifo) {
+        s->rings_fd = memfd_create("memory_tracer-rings", MFD_CLOEXEC);
+        if (s->rings_fd < 0) {
+            debug_msg("no shared rings (memfd_create: %s): the FIFO it is",
+                      g_strerror(errno));
+        }
+    }
     return true;
+}
+
+/* The bytes of records the tool has given back in all the rings (the sum
+ * of their tails), read from the memfd; 0 before QEMU opened them. */
+static guint64 rings_consumed(Session *s)
+{
+    GmbeooRingsHeader h;
+    guint64 sum = 0;
+    if (s->rings_fd < 0 ||
+        pread(s->rings_fd, &h, sizeof(h), 0) != sizeof(h) ||
+        h.magic != GMBEOO_RINGS_MAGIC) {
+        return 0;
+    }
+    for (guint32 i = 0; i < h.nr_rings; i++) {
+        guint64 tail;
+        off_t at = GMBEOO_RINGS_PAGE + (off_t)i * (off_t)h.ring_stride +
+                   (off_t)offsetof(GmbeooRingControl, tail);
+        if (pread(s->rings_fd, &tail, sizeof(tail), at) == sizeof(tail)) {
+            sum += tail;
+        }
+    }
+    return sum;
+}
+
+/* Did the tool claim the shared rings (step 2 of rings.h)? */
+static bool rings_claimed(Session *s)
+{
+    guint32 claim[2] = { 0, 0 };
+    if (s->rings_fd < 0 ||
+        pread(s->rings_fd, claim, sizeof(claim), 0) != sizeof(claim)) {
+        return false;
+    }
+    return claim[0] != 0 && claim[1] == GMBEOO_RINGS_VERSION;
+}
+
+/* query-gmbeoo says 'transport' where gmbeoo-enable takes it. */
+static bool qemu_has_shared_rings(Session *s)
+{
+    g_autoptr(GError) e = NULL;
+    JsonObject *q = query_gmbeoo(s, &e);
+    bool has = q && json_object_has_member(q, "transport");
+    if (q) {
+        json_object_unref(q);
+    }
+    return has;
 }
 
 bool start_analysis_tool(Session *s, GError **err)
@@ -115,18 +173,43 @@ bool start_analysis_tool(Session *s, GError **err)
     for (gsize i = 0; i < G_N_ELEMENTS(env); i++) {
         g_setenv(env[i][0], env[i][1], TRUE);
     }
+    if (s->rings_fd >= 0 && !qemu_has_shared_rings(s)) {
+        debug_msg("no shared rings: this QEMU does not offer them");
+        close(s->rings_fd);
+        s->rings_fd = -1;
+    }
+    g_autofree char *rings = g_strdup_printf("%d", s->rings_fd);
+    if (s->rings_fd >= 0) {
+        g_setenv("GMBEOO_RINGS_FD", rings, TRUE);
+    }
     bool started = analysis_start(&s->tool, s->o->analysis_tool_path,
-                                  s->fifo_path, tokens, err);
+                                  s->fifo_path, tokens, s->rings_fd, err);
     for (gsize i = 0; i < G_N_ELEMENTS(env); i++) {
         g_unsetenv(env[i][0]);
     }
+    g_unsetenv("GMBEOO_RINGS_FD");
     if (!started) {
         return false;
     }
     s->tool_started = true;
     debug_msg("expecting \"" MARKER_READY_TO_ANALYZE "\"");
-    return expect_from_tool(s, MARKER_READY_TO_ANALYZE, s->protocol_us, NULL,
-                            err);
+    if (!expect_from_tool(s, MARKER_READY_TO_ANALYZE, s->protocol_us, NULL,
+                          err)) {
+        return false;
+    }
+    /* It claims the rings before it says ready, or never. */
+    s->shared_rings = rings_claimed(s);
+    s->result.analysis_transport = s->shared_rings ? "shared-rings" : "fifo";
+    debug_msg("analysis transport: %s", s->shared_rings
+              ? "shared rings (the tool claimed them)"
+              : s->rings_fd >= 0 ? "the FIFO (the tool did not claim the "
+                                   "shared rings)"
+                                 : "the FIFO");
+    if (!s->shared_rings && s->rings_fd >= 0) {
+        close(s->rings_fd);
+        s->rings_fd = -1;
+    }
+    return true;
 }
 
 /* Poll query-gmbeoo until output-state is @want ('error' fails). */
@@ -134,6 +217,7 @@ typedef struct OutputState {
     Session *s;
     const char *want;
     guint64 last_written;
+    guint64 last_consumed;      /* shared rings: what the tool read */
 } OutputState;
 
 static WaitPoll poll_output_state(Wait *w, void *data, GError **err)
@@ -167,6 +251,19 @@ static WaitPoll poll_output_state(Wait *w, void *data, GError **err)
     if (written != os->last_written) {
         os->last_written = written;
         wait_progress(w);
+    }
+    if (os->s->shared_rings) {
+        /* The tool reads the rings itself: its tails move. */
+        guint64 consumed = rings_consumed(os->s);
+        if (consumed != os->last_consumed) {
+            os->last_consumed = consumed;
+            wait_progress(w);
+        }
+        wait_detail(w, "%s (no progress: %" G_GUINT64_FORMAT " records "
+                    "published, %" G_GUINT64_FORMAT " bytes of records read "
+                    "by the tool, %" G_GUINT64_FORMAT " dropped; is the tool "
+                    "still reading?)", w->what, written, consumed, dropped);
+        return WAIT_PENDING;
     }
     /* Say what the counters say: a stalled reader shows as records waiting
      * in the ring and, usually, dropped events. */
@@ -333,8 +430,20 @@ bool enable_tracing(Session *s, GError **err)
     if (!s->tracing) {
         return true;
     }
-    debug_msg("enabling GMBEOO, output %s", s->fifo_path);
     g_autoptr(JsonObject) args = gmbeoo_settings(s);
+    if (s->shared_rings) {
+        /* QEMU inherited the memfd under the same number. */
+        g_autofree char *path = g_strdup_printf("/proc/self/fd/%d",
+                                                s->rings_fd);
+        debug_msg("enabling GMBEOO, output the shared rings (%s in QEMU)",
+                  path);
+        json_object_set_string_member(args, "path", path);
+        json_object_set_string_member(args, "transport", "shared-rings");
+        return qmp_do(s, "gmbeoo-enable", args, NULL, err) &&
+               wait_output_state(s, "open", "QEMU to open the shared rings",
+                                 err);
+    }
+    debug_msg("enabling GMBEOO, output %s", s->fifo_path);
     json_object_set_string_member(args, "path", s->fifo_path);
     if (!qmp_do(s, "gmbeoo-enable", args, NULL, err) ||
         !wait_output_state(s, "open", "QEMU to open the trace FIFO", err)) {
@@ -359,6 +468,13 @@ bool close_trace_output(Session *s, GError **err)
         return true;
     }
     debug_msg("closing the trace output");
+    if (s->shared_rings) {
+        /* 'closing' until the tool has read every record, then 'closed':
+         * the drain of the rings. */
+        return qmp_do(s, "gmbeoo-close-output", NULL, NULL, err) &&
+               wait_output_state(s, "closed", "the analysis tool to read the "
+                                 "rest of the shared rings", err);
+    }
     return qmp_do(s, "gmbeoo-close-output", NULL, NULL, err) &&
            wait_output_state(s, "closed",
                              "QEMU to write out the ring and close the trace "
@@ -401,6 +517,12 @@ static WaitPoll poll_tool_closed(Wait *w, void *data, GError **err)
 bool wait_reader_drained(Session *s, GError **err)
 {
     if (!s->tracing) {
+        return true;
+    }
+    if (s->shared_rings) {
+        /* Drained already (close_trace_output()); the FIFO was unused. */
+        close(s->fifo_probe);
+        s->fifo_probe = -1;
         return true;
     }
     debug_msg("waiting for the reader to drain the trace FIFO");

@@ -125,6 +125,10 @@ static void clean_up(Session *s)
         close(s->fifo_probe);
         s->fifo_probe = -1;
     }
+    if (s->rings_fd >= 0) {
+        close(s->rings_fd);     /* a memfd: nothing is left on disk */
+        s->rings_fd = -1;
+    }
     runtime_dir_remove(s->dir);
 }
 
@@ -179,6 +183,7 @@ int session_run(Options *o)
         .workload_us = runtime_env_seconds("MEMORY_TRACER_WORKLOAD_DEADLINE",
                                            86400),
         .fifo_probe = -1,
+        .rings_fd = -1,
         .tool = { .out = { .fd = -1 } },
         .output = { .fd = -1 },
     };
@@ -199,7 +204,7 @@ int session_run(Options *o)
                                      false);
         not_run = run_result_not_run_message(&s.result, o);
     }
-    if (!ok && !not_run && !runtime_interrupted()) {
+    if (!ok && !not_run && !runtime_interrupted() && !s.tool_died) {
         keep_console_log(&s);
     }
     /* A workload that failed before its markers: its last words, read

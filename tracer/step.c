@@ -130,6 +130,7 @@ bool session_watch(void *ctx, const char *what, GError **err)
     }
     if (s->tool_started && !child_alive(&s->tool.child)) {
         g_autofree char *how = child_describe_exit(&s->tool.child);
+        s->tool_died = true;
         g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
                     "the analysis tool %s while waiting for %s", how, what);
         return false;

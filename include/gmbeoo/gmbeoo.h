@@ -43,20 +43,18 @@
  *
  * Threads: a GmbeooSource is used by one thread at a time.
  *
- * Transports, now and later.  Today every source is a file descriptor read
- * with read(): a FIFO, a pipe, a regular file.  A later transport (the
- * per-vCPU rings of a run, mapped and read in place) goes behind
- * the same calls: gmbeoo_tool_start() will take it when memory_tracer hands
- * it over (through the environment it gives the tool, as it gives the
- * run's settings now) and the FIFO otherwise; gmbeoo_next() returns the
- * same batches (GmbeooBatch.raw then points into the ring, valid until the
- * next call, as it points into the read buffer now; a record that
- * straddles the ring's wrap is copied out), and GmbeooSource stays opaque,
- * so its insides can be a ring as well as a descriptor.  A new kind
- * (GmbeooSourceKind) and a per-vCPU field in GmbeooMeta are additions.  A
- * caller that uses only these calls needs no change; gmbeoo_fd() is the
- * one call tied to a descriptor and will return -1 (or a descriptor to
- * poll for "records ready") for a ring source.
+ * Transports.  A source is a file descriptor read with read() (a FIFO, a
+ * pipe, a regular file), or, for a tool memory_tracer starts, the run's
+ * shared rings: memory_tracer offers them (a memfd named in the tool's
+ * environment, GMBEOO_RINGS_FD), gmbeoo_tool_start() claims them before
+ * "Ready to analyze" and does not open the FIFO, and gmbeoo_next() reads
+ * the records in place from the per-vCPU rings QEMU writes (no writer
+ * thread, no pipe, no copy).  The batches are the same; GmbeooBatch.raw
+ * then points into a ring (a batch never crosses a ring's end), valid
+ * until the next call, which gives its space back to QEMU.  The kind is
+ * GMBEOO_SOURCE_RINGS and gmbeoo_fd() returns -1 for it: it is the one
+ * call tied to a descriptor.  A tool that opens the FIFO itself, and
+ * memory_tracer --analysis_transport fifo, keep the FIFO.
  */
 #ifndef GMBEOO_GMBEOO_H
 #define GMBEOO_GMBEOO_H
@@ -95,6 +93,8 @@ typedef enum GmbeooSourceKind {
     GMBEOO_SOURCE_TRACE_FILE,   /* memory_tracer --trace_file_path */
     GMBEOO_SOURCE_ZSTD,         /* a raw stream compressed with zstd */
     GMBEOO_SOURCE_LZ4,          /* a raw stream compressed with LZ4 */
+    GMBEOO_SOURCE_RINGS,        /* a run's shared rings (read in place; */
+                                /*   gmbeoo_tool_start() only) */
 } GmbeooSourceKind;
 
 /*
@@ -141,8 +141,8 @@ int gmbeoo_fd(const GmbeooSource *src);
 GmbeooSourceKind gmbeoo_kind(const GmbeooSource *src);
 
 /* "raw record stream", "raw record stream (FIFO or pipe)", "trace file",
- * "zstd-compressed record stream", "LZ4-compressed record stream" or
- * "unknown". */
+ * "zstd-compressed record stream", "LZ4-compressed record stream",
+ * "shared rings" or "unknown". */
 const char *gmbeoo_kind_name(const GmbeooSource *src);
 
 /* ---- batches ---- */
@@ -211,9 +211,10 @@ typedef struct GmbeooBatch {
  * incomplete last record are not handed out (GmbeooStats.partial_bytes);
  * a trace file cut inside a frame is an error.
  *
- * A source from gmbeoo_tool_start() ends (GMBEOO_END) when the FIFO ends,
- * or when SIGUSR1 has come and every record already in the FIFO has been
- * handed out, or at once on SIGTERM or SIGINT.
+ * A source from gmbeoo_tool_start() ends (GMBEOO_END) when the FIFO ends
+ * (shared rings: QEMU closed them and every record was read), or when
+ * SIGUSR1 has come and every record already in the FIFO (published in the
+ * rings) has been handed out, or at once on SIGTERM or SIGINT.
  */
 int gmbeoo_next(GmbeooSource *src, GmbeooBatch *batch);
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libgmbeoo's insides, shared by its files (never installed): the source
- * (source.c: the reader loop and the batches) and the analysis-tool
- * contract (tool.c), which drives the same loop between signals.
+ * (source.c: the reader loop and the batches), the analysis-tool contract
+ * (tool.c), which drives the same loop between signals, and the ring
+ * source (rings.c: the shared rings a tool started by memory_tracer
+ * claims, decoded in place by the same batch code).
  */
 #ifndef GMBEOO_INTERNAL_H
 #define GMBEOO_INTERNAL_H
@@ -60,6 +62,17 @@ struct GmbeooSource {
     int sigfd;
     bool got_usr1;              /* the end: drain, then GMBEOO_END */
     bool got_term;              /* SIGTERM or SIGINT: stop now */
+
+    /* The shared rings (rings.c; kind GMBEOO_SOURCE_RINGS). */
+    int rings_fd;               /* the claimed file, or -1 */
+    void *rmap;                 /* its header page, then all of it */
+    size_t rmap_len;
+    bool rings_mapped;          /* QEMU opened them: all of it mapped */
+    uint32_t nr_rings, next_ring;
+    uint64_t ring_bytes, ring_stride;
+    struct GmbeooRingControl *pending;  /* the last batch's ring ... */
+    uint64_t pending_tail;              /* ... and its tail after it */
+    unsigned batches_since_poll;
 };
 
 void gmbeoo_set_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -67,6 +80,16 @@ GmbeooSource *gmbeoo_source_new(int fd, int format, unsigned flags,
                                 const char *name);
 int gmbeoo_source_step(GmbeooSource *src);
 bool gmbeoo_source_take(GmbeooSource *src, GmbeooBatch *b);
+void gmbeoo_source_decode(GmbeooSource *src, const guint8 *p, gsize n,
+                          GmbeooBatch *b);
 int gmbeoo_tool_next(GmbeooSource *src, GmbeooBatch *batch);
+void gmbeoo_tool_take_signal(GmbeooSource *src);
+
+/* rings.c: claim the file of GMBEOO_RINGS_FD (its descriptor, or -1 if
+ * there is none or it cannot be claimed), make @src read it, free it. */
+int gmbeoo_rings_claim(void);
+void gmbeoo_rings_attach(GmbeooSource *src, int fd);
+void gmbeoo_rings_detach(GmbeooSource *src);
+int gmbeoo_rings_next(GmbeooSource *src, GmbeooBatch *batch);
 
 #endif /* GMBEOO_INTERNAL_H */

@@ -137,6 +137,7 @@ GmbeooSource *gmbeoo_source_new(int fd, int format, unsigned flags,
     src->in_cap = READ_BLOCK + TRACE_HEADER_MAX;
     src->in = g_malloc(src->in_cap);
     src->sigfd = -1;
+    src->rings_fd = -1;
     src->info = g_new0(char *, 1);
     meta_unknown(src);
     return src;
@@ -185,6 +186,7 @@ void gmbeoo_close(GmbeooSource *src)
     if (src->sigfd >= 0) {
         close(src->sigfd);
     }
+    gmbeoo_rings_detach(src);
     ZSTD_freeDCtx(src->dctx);
     LZ4F_freeDecompressionContext(src->lz4);
     trace_meta_clear(&src->tmeta);
@@ -217,6 +219,8 @@ const char *gmbeoo_kind_name(const GmbeooSource *src)
         return "zstd-compressed record stream";
     case GMBEOO_SOURCE_LZ4:
         return "LZ4-compressed record stream";
+    case GMBEOO_SOURCE_RINGS:
+        return "shared rings";
     default:
         return "unknown";
     }
@@ -492,8 +496,8 @@ int gmbeoo_source_step(GmbeooSource *src)
 /* ---- batches ---- */
 
 /* Decode @n records at @p into the batch arrays. */
-static void decode(GmbeooSource *src, const guint8 *p, gsize n,
-                   GmbeooBatch *b)
+void gmbeoo_source_decode(GmbeooSource *src, const guint8 *p, gsize n,
+                          GmbeooBatch *b)
 {
     gsize k = 0, nd = 0;
     guint64 first = src->stats.records;
@@ -577,7 +581,7 @@ bool gmbeoo_source_take(GmbeooSource *src, GmbeooBatch *b)
         return false;
     }
     n = MIN(n, (gsize)GMBEOO_BATCH_MAX);
-    decode(src, p, n, b);
+    gmbeoo_source_decode(src, p, n, b);
     if (src->kind == GMBEOO_SOURCE_RAW) {
         src->in_pos += n * src->record_size;
     } else {
@@ -588,6 +592,9 @@ bool gmbeoo_source_take(GmbeooSource *src, GmbeooBatch *b)
 
 int gmbeoo_next(GmbeooSource *src, GmbeooBatch *batch)
 {
+    if (src->kind == GMBEOO_SOURCE_RINGS) {
+        return gmbeoo_rings_next(src, batch);
+    }
     if (src->tool) {
         return gmbeoo_tool_next(src, batch);
     }
@@ -621,6 +628,10 @@ int gmbeoo_next(GmbeooSource *src, GmbeooBatch *batch)
 void gmbeoo_stats(const GmbeooSource *src, GmbeooStats *stats)
 {
     *stats = src->stats;
+    if (src->kind == GMBEOO_SOURCE_RINGS) {
+        stats->partial_bytes = 0;       /* records never straddle */
+        return;
+    }
     gsize held = src->kind == GMBEOO_SOURCE_RAW ||
                  src->kind == GMBEOO_SOURCE_UNKNOWN
                  ? src->in_len - src->in_pos : src->out_len - src->out_pos;

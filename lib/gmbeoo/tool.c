@@ -104,8 +104,21 @@ GmbeooSource *gmbeoo_tool_start(int argc, char **argv, int format,
         return NULL;
     }
 
+    /* memory_tracer offers the shared rings: claim them before saying
+     * ready (it reads the claim then); the FIFO is not opened. */
+    int rings = gmbeoo_rings_claim();
+
     printf(READY_TO_ANALYZE "\n");
     fflush(stdout);
+
+    if (rings >= 0) {
+        GmbeooSource *src = gmbeoo_source_new(-1, format, 0, "shared rings");
+        src->tool = true;
+        src->sigfd = sfd;
+        gmbeoo_rings_attach(src, rings);
+        meta_from_environment(src, argc, argv, auto_format);
+        return src;
+    }
 
     int fd = open(argv[1], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
@@ -124,7 +137,7 @@ GmbeooSource *gmbeoo_tool_start(int argc, char **argv, int format,
     return src;
 }
 
-static void take_signal(GmbeooSource *src)
+void gmbeoo_tool_take_signal(GmbeooSource *src)
 {
     struct signalfd_siginfo si;
     if (read(src->sigfd, &si, sizeof(si)) != sizeof(si)) {
@@ -171,7 +184,7 @@ int gmbeoo_tool_next(GmbeooSource *src, GmbeooBatch *batch)
                     r = gmbeoo_source_step(src);
                 }
                 if (p[0].revents & POLLIN) {
-                    take_signal(src);
+                    gmbeoo_tool_take_signal(src);
                 }
             }
         }
@@ -192,7 +205,7 @@ int gmbeoo_tool_report(GmbeooSource *src,
     while (src->sigfd >= 0 && !src->got_usr1 && !src->got_term) {
         struct pollfd p = { .fd = src->sigfd, .events = POLLIN };
         if (poll(&p, 1, -1) > 0) {
-            take_signal(src);
+            gmbeoo_tool_take_signal(src);
         } else if (errno != EINTR) {
             gmbeoo_set_error("poll: %s", strerror(errno));
             return -1;

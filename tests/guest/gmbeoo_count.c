@@ -15,6 +15,14 @@
  *   GMBEOO_COUNT_STALL_AFTER=N   stop reading after N records (but keep
  *                                the FIFO open) until SIGUSR1: a reader
  *                                that stops reading.
+ *   GMBEOO_COUNT_LIBGMBEOO=1     be the tool through gmbeoo_tool_start()
+ *                                and gmbeoo_tool_report() (libgmbeoo):
+ *                                it takes the shared rings when
+ *                                memory_tracer offers them; extended32 too
+ *   with GMBEOO_COUNT_LIBGMBEOO=1 only:
+ *   GMBEOO_COUNT_PAUSE_AFTER=N:MS  sleep MS ms once after N records: a
+ *                                consumer that stalls, then reads on
+ *   GMBEOO_COUNT_DIE_AFTER=N     SIGKILL itself after N records
  *
  * Output lines (label: value):
  *   records, records_cpl0 .. records_cpl3, invalid (valid bit clear),
@@ -209,10 +217,17 @@ static int cmp_delta(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void report(int eof, size_t partial)
+static int report_eof;
+static size_t report_partial;
+static const char *report_transport;    /* libgmbeoo's kind_name */
+
+static void report_body(FILE *out, void *arg)
 {
     static const char *kind[2] = { "load", "store" };
-    printf("-----begin analysis output-----\n");
+    int eof = report_eof;
+    size_t partial = report_partial;
+    (void)arg;
+    (void)out;          /* stdout, as printf() writes */
     printf("records: %" PRIu64 "\n", records);
     for (int c = 0; c < 4; c++) {
         printf("records_cpl%d: %" PRIu64 "\n", c, by_cpl[c]);
@@ -266,6 +281,17 @@ static void report(int eof, size_t partial)
                delta_count[order[i]]);
     }
     printf("%s\n", deltas_overflow ? " ..." : "");
+    if (report_transport) {
+        printf("source: %s\n", report_transport);
+    }
+}
+
+static void report(int eof, size_t partial)
+{
+    report_eof = eof;
+    report_partial = partial;
+    printf("-----begin analysis output-----\n");
+    report_body(stdout, NULL);
     printf("-----end analysis output-----\n");
     fflush(stdout);
 }
@@ -280,6 +306,45 @@ static void wait_usr1(void)
         sigsuspend(&old);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* GMBEOO_COUNT_LIBGMBEOO=1: the contract through libgmbeoo. */
+static int main_libgmbeoo(int argc, char **argv, uint64_t stall_after,
+                          int fast)
+{
+    const char *s = getenv("GMBEOO_COUNT_PAUSE_AFTER");
+    uint64_t pause_after = s ? strtoull(s, NULL, 0) : UINT64_MAX;
+    unsigned pause_ms = s && strchr(s, ':') ? atoi(strchr(s, ':') + 1) : 0;
+    s = getenv("GMBEOO_COUNT_DIE_AFTER");
+    uint64_t die_after = s ? strtoull(s, NULL, 0) : UINT64_MAX;
+    GmbeooSource *src = gmbeoo_tool_start(argc, argv, GMBEOO_FORMAT_AUTO, 0);
+    if (!src) {
+        return errno == EINVAL ? 2 : 1;
+    }
+    Counting c = { .stall_after = stall_after, .fast = fast };
+    GmbeooBatch b;
+    int r;
+    while (records < stall_after && (r = gmbeoo_next(src, &b)) > 0) {
+        count_batch(&c, &b);
+        if (records >= pause_after) {
+            pause_after = UINT64_MAX;
+            usleep(pause_ms * 1000u);
+        }
+        if (records >= die_after) {
+            kill(getpid(), SIGKILL);
+        }
+    }
+    if (records < stall_after && r == GMBEOO_ERROR) {
+        fprintf(stderr, "gmbeoo_count: %s\n", gmbeoo_errmsg());
+    }
+    GmbeooStats st;
+    gmbeoo_stats(src, &st);
+    report_eof = st.eof;
+    report_partial = st.partial_bytes;
+    report_transport = gmbeoo_kind_name(src);
+    int rep = gmbeoo_tool_report(src, report_body, NULL);
+    gmbeoo_close(src);
+    return rep == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -304,6 +369,10 @@ int main(int argc, char **argv)
     uint64_t stall_after = s ? strtoull(s, NULL, 0) : UINT64_MAX;
     s = getenv("GMBEOO_COUNT_FAST");
     int fast = s && strcmp(s, "1") == 0;
+    s = getenv("GMBEOO_COUNT_LIBGMBEOO");
+    if (s && strcmp(s, "1") == 0) {
+        return main_libgmbeoo(argc, argv, stall_after, fast);
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));

@@ -106,6 +106,10 @@ check bad_trace_file_codec_level 2 "argument --trace_file_codec: bad codec level
     --workload_path_on_host "$wl" --trace_file_path "$tmp/t.zst" --trace_file_codec zstd:fast "${pos[@]}"
 check codec_without_trace_file 1 "=trace_file_codec applies to --trace_file_path only." \
     --workload_path_on_host "$wl" --dont_trace --trace_file_codec zstd "${pos[@]}"
+check bad_analysis_transport 2 "argument --analysis_transport: invalid choice: 'rings' (choose from 'auto', 'fifo')" \
+    --workload_path_on_host "$wl" --analysis_tool_path /bin/true --analysis_transport rings "${pos[@]}"
+check transport_without_tool 1 "=analysis_transport applies to --analysis_tool_path only." \
+    --workload_path_on_host "$wl" --trace_file_path "$tmp/t.zst" --analysis_transport fifo "${pos[@]}"
 check non_numeric_ram 2 "argument --guest_RAM_in_MBs: invalid int value: 'lots'" \
     --workload_path_on_host "$wl" --dont_trace --guest_RAM_in_MBs lots "${pos[@]}"
 check non_numeric_vcpus 2 "argument --guest_num_of_vCPUs: invalid int value: 'two'" \
