@@ -342,14 +342,30 @@ typedef struct GmbeooAccess {
     uint64_t dropped;
 } GmbeooAccess;
 
+/*
+ * A little-endian 64-bit word at @p (any alignment).  One load on GCC and
+ * clang: the byte loop below is not always merged into one (GCC 12 -O2
+ * left it a loop of eight byte loads, shifts and ors in libgmbeoo's
+ * decoder, two thirds of a decode-and-classify tool's time).
+ */
 static inline uint64_t gmbeoo_le64(const uint8_t *p)
 {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__)
+    uint64_t v;
+
+    __builtin_memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+#else
     uint64_t v = 0;
 
     for (int i = 0; i < 8; i++) {
         v |= (uint64_t)p[i] << (8 * i);
     }
     return v;
+#endif
 }
 
 /*
