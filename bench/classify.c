@@ -12,13 +12,16 @@
  *                             trace file): prints records/s, wall and CPU
  *
  * The tool's block: num_of_records (drop markers excluded), num_of_drops,
- * transport, and a checksum of the histograms (so the work is not
- * optimised away, and two runs over the same stream agree).
+ * transport, cpu_ms (the tool's user + system time: near the traced time,
+ * the tool is what the run waits for), and a checksum of the histograms
+ * (so the work is not optimised away, and two runs over the same stream
+ * agree).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "gmbeoo/gmbeoo.h"
@@ -67,7 +70,13 @@ static void report(FILE *out, void *arg)
 {
     fprintf(out, "num_of_records: %" PRIu64 "\n", records);
     fprintf(out, "num_of_drops: %" PRIu64 "\n", drops);
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
     fprintf(out, "transport: %s\n", gmbeoo_kind_name(arg));
+    fprintf(out, "cpu_ms: %.0f\n",
+            (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+            (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3);
     fprintf(out, "checksum: %016" PRIx64 "\n", checksum());
 }
 

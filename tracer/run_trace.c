@@ -439,6 +439,9 @@ bool enable_tracing(Session *s, GError **err)
                   path);
         json_object_set_string_member(args, "path", path);
         json_object_set_string_member(args, "transport", "shared-rings");
+        json_object_set_int_member(args, "ring-size",
+            GMBEOO_RINGS_RING_BYTES /
+            gmbeoo_format_size((GmbeooRecordFormat)s->o->record_format));
         return qmp_do(s, "gmbeoo-enable", args, NULL, err) &&
                wait_output_state(s, "open", "QEMU to open the shared rings",
                                  err);

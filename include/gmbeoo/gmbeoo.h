@@ -165,18 +165,20 @@ typedef struct GmbeooDrop {
  *
  * Why a struct of arrays: a typical tool (decode every record, count it by
  * CPL and kind, by size and by page) measured on records in memory
- * (bench/batch_layout.c, best of 8 passes of a 16 MiB stream, 2-core VM
- * shared with other builds, 2026-12-06), M records/s:
+ * (bench/batch_layout.c, best of 8 passes of a 16 MiB stream, 2-core VM,
+ * 2026-12-06, after gmbeoo_le64() became one load), M records/s:
  *
  *                 array of GmbeooAccess   struct of arrays   in place
- *   gmbeoo16              69                     94              74
- *   compact8             109                    151             123
- *   extended32            40                     93              42
+ *   gmbeoo16             320                    535             747
+ *   compact8             396                    496             700
+ *   extended32           252                    484             716
  *
  * The arrays are written by one tight loop per format and read as two
  * dense streams (info, vaddr); an array of 48-byte structs moves 3-6x the
- * bytes.  ("in place": the tool decodes each record with
- * gmbeoo_decode_any() itself; raw[] below still allows it.)
+ * bytes.  Decoding each record in place ("in place": the tool calls
+ * gmbeoo_decode_any() on raw[] below itself) saves the arrays' pass and is
+ * faster still, for a tool that wants it; the batches keep the drop
+ * markers out of the accesses and give every format the same arrays.
  */
 typedef struct GmbeooBatch {
     size_t count;               /* accesses */

@@ -74,6 +74,18 @@
 /* The header and each control block take this many bytes. */
 #define GMBEOO_RINGS_PAGE       4096u
 
+/*
+ * The size of each ring memory_tracer asks for (gmbeoo-enable's ring-size
+ * is in records: this / the record size).  Smaller than the FIFO's 64 MiB
+ * rings: a consumer slower than the vCPU keeps its ring full, so it reads
+ * records a whole ring after they were written, and from 16 MiB they still
+ * come from the cache more often.  A decode-and-classify tool on dense_rmw
+ * (bench/classify.c, 2026-12-06, one vCPU): 16 MiB rings 13 % faster than
+ * 64 MiB with gmbeoo16, 5 % with compact8 (32 MiB), 15 % with extended32
+ * (128 MiB); 8 MiB and less were slower again.
+ */
+#define GMBEOO_RINGS_RING_BYTES (16u << 20)
+
 /* GmbeooRingsHeader.state */
 #define GMBEOO_RINGS_SETUP      0u  /* claimed at most: not usable yet */
 #define GMBEOO_RINGS_OPEN       1u  /* records are coming */
@@ -197,17 +209,32 @@ static inline void gmbeoo_rings_publish(GmbeooRingsHeader *h,
 }
 
 /*
- * Consumer: give the space of @ctl back up to @tail and wake the producer
- * if it sleeps.
+ * Consumer: give the space of @ctl back up to @tail, and wake the producer
+ * if it sleeps for room and @wake is true.  A consumer slower than the
+ * producer keeps the ring full, so the producer sleeps nearly all the time:
+ * waking it for every batch would cost the consumer a system call per
+ * batch and the producer a context switch per window.  Pass @wake once a
+ * good part of the ring is free (gmbeoo_rings_room_to_wake()); the
+ * producer's sleeps have a timeout besides.
  */
 static inline void gmbeoo_rings_release(GmbeooRingControl *ctl,
-                                        uint64_t tail)
+                                        uint64_t tail, int wake)
 {
     __atomic_store_n(&ctl->tail, tail, __ATOMIC_RELEASE);
+    if (!wake) {
+        return;
+    }
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (__atomic_load_n(&ctl->producer_waiting, __ATOMIC_RELAXED)) {
         gmbeoo_rings_bump(&ctl->room_seq);
     }
+}
+
+/* The free bytes of a ring of @ring_bytes at which a consumer wakes a
+ * producer that sleeps for room. */
+static inline uint64_t gmbeoo_rings_room_to_wake(uint64_t ring_bytes)
+{
+    return ring_bytes / 4;
 }
 
 #endif /* GMBEOO_RINGS_H */

@@ -72,6 +72,7 @@ struct GmbeooSource {
     uint64_t ring_bytes, ring_stride;
     struct GmbeooRingControl *pending;  /* the last batch's ring ... */
     uint64_t pending_tail;              /* ... and its tail after it */
+    uint64_t pending_head;              /* ... and its head then */
     unsigned batches_since_poll;
 };
 

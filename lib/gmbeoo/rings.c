@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gmbeoo/rings.h"
@@ -238,6 +239,7 @@ static bool take(GmbeooSource *src, GmbeooBatch *b)
         gmbeoo_source_decode(src, data + off, count, b);
         src->pending = c;
         src->pending_tail = tail + count * src->record_size;
+        src->pending_head = head;
         src->next_ring = (i + 1) % n;
         return true;
     }
@@ -248,9 +250,48 @@ static bool take(GmbeooSource *src, GmbeooBatch *b)
 static void release_pending(GmbeooSource *src)
 {
     if (src->pending) {
-        gmbeoo_rings_release(src->pending, src->pending_tail);
+        /* The room the producer finds: exact while it sleeps for room,
+         * since it publishes nothing then. */
+        uint64_t room = src->ring_bytes -
+                        (src->pending_head - src->pending_tail);
+        gmbeoo_rings_release(src->pending, src->pending_tail,
+                             room >= gmbeoo_rings_room_to_wake(
+                                 src->ring_bytes) ||
+                             src->done);
         src->pending = NULL;
     }
+}
+
+/* How long a consumer with nothing to read looks before it sleeps. */
+#define SPIN_NS 50000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Take a batch published within SPIN_NS, if one is. */
+static bool spin_for_data(GmbeooSource *src, GmbeooBatch *b)
+{
+    uint64_t until = now_ns() + SPIN_NS;
+    do {
+        for (int i = 0; i < 64; i++) {
+            cpu_relax();
+        }
+        if (take(src, b)) {
+            return true;
+        }
+    } while (now_ns() < until);
+    return false;
 }
 
 int gmbeoo_rings_next(GmbeooSource *src, GmbeooBatch *batch)
@@ -292,6 +333,12 @@ int gmbeoo_rings_next(GmbeooSource *src, GmbeooBatch *batch)
         }
         if (usr1) {
             return rings_end(src);      /* everything published is read */
+        }
+        /* Look again for a while before sleeping: a producer at full rate
+         * publishes a window every few microseconds, and waking a sleeping
+         * consumer would cost it a system call per window. */
+        if (spin_for_data(src, batch)) {
+            return GMBEOO_BATCH;
         }
         /* Sleep: say so, then look again (a Dekker pair with publish). */
         uint32_t seq = __atomic_load_n(&h->data_seq, __ATOMIC_ACQUIRE);
