@@ -81,6 +81,7 @@ trace_file="$work/dense_rmw.gmbeoo.zst"
 files_tsv="$work/files.tsv"         # trace file sizes: workload config rep bytes
 codecs_txt="$work/codecs.txt"       # codec_bench on the kept dense trace
 python_txt="$work/python.txt"       # Python decoding speed on it
+cls_cpu_tsv="$work/classify_cpu.tsv"   # the classify tool's CPU ms: workload config rep ms
 trap 'rm -rf "$work"' EXIT
 per_run_timeout=${BENCH_RUN_TIMEOUT:-300}
 
@@ -352,6 +353,7 @@ run_one() {
         drain) recs=$(num "$r.out" num_of_records) ;;
         cachesim) recs=$(num "$r.out" accesses) ;;
         classify) recs=$(num "$r.out" num_of_records)
+                  printf '%s\t%s\t%s\t%s\n' "$w" "$cfg" "$rep" "$(num "$r.out" cpu_ms)" >> "$cls_cpu_tsv"
                   # The transport the tool says it read, against the config.
                   local want="shared rings"; [[ $cfg == *_fifo ]] && want="FIFO"
                   grep -q "^transport: .*$want" "$r.out" ||
@@ -458,7 +460,7 @@ load_start=$(cut -d" " -f1-3 /proc/loadavg)
 if [ -n "${BENCH_FROM:-}" ]; then
     # Re-render a report from the runs saved beside an earlier one.
     cp "$BENCH_FROM-runs.tsv" "$runs" && cp "$BENCH_FROM-pipe.tsv" "$pipe_tsv" || exit 1
-    for f in files.tsv codecs.txt python.txt; do
+    for f in files.tsv codecs.txt python.txt classify_cpu.tsv; do
         [ -f "$BENCH_FROM-$f" ] && cp "$BENCH_FROM-$f" "$work/$f"
     done
     [ -f "$BENCH_FROM-commands.txt" ] && cp "$BENCH_FROM-commands.txt" "$work/cmd-saved"
@@ -798,7 +800,7 @@ issue10() {
 # work alone on the records of a file.
 classify_rows() {
     local w u t n rec drop x c rate tr goal
-    printf '| workload | rate | transport | traced ms (median, runs) | x untraced | M records/s | dropped | goal |\n|---|---|---|---|---|---|---|---|\n'
+    printf '| workload | rate | transport | traced ms (median, runs) | x untraced | M records/s | the tool'"'"'s CPU ms | dropped | goal |\n|---|---|---|---|---|---|---|---|---|\n'
     for w in ${classify_workloads[@]+"${classify_workloads[@]}"}; do
         u=$(med $w untraced traced)
         for c in cls_full_fifo cls_full_rings cls_B16R10_fifo cls_B16R10_rings; do
@@ -809,13 +811,18 @@ classify_rows() {
             tr="FIFO"; [[ $c == *_rings ]] && tr="shared rings"
             goal="-"
             [ "$w" = dense_rmw ] && [ "$c" = cls_full_rings ] && goal="<= 3.0x: $(mark "$x" 3.0 '<=')"
-            printf '| %s | %s | %s | %s (%s) | %sx | %s | %s | %s |\n' "$w" "$rate" "$tr" "$t" "$n" "$x" \
-                "$(div "$(div "$rec" "$t" %.0f)" 1000 %.1f)" "$drop" "$goal"
+            local cpu
+            cpu=$(awk -F'\t' -v w=$w -v c=$c '$1 == w && $2 == c && $4 != "-" { v[n++] = $4 + 0 }
+                END { if (!n) { print "-"; exit }
+                      for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+                      print (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2 }' "$cls_cpu_tsv" 2>/dev/null)
+            printf '| %s | %s | %s | %s (%s) | %sx | %s | %s | %s | %s |\n' "$w" "$rate" "$tr" "$t" "$n" "$x" \
+                "$(div "$(div "$rec" "$t" %.0f)" 1000 %.1f)" "${cpu:--}" "$drop" "$goal"
         done
-        printf '| %s | untraced | - | %s (%s) | 1.00x | - | - | - |\n' "$w" "$u" "$(nruns $w untraced)"
+        printf '| %s | untraced | - | %s (%s) | 1.00x | - | - | - | - |\n' "$w" "$u" "$(nruns $w untraced)"
         t=$(med $w classify_file traced); rec=$(med $w classify_file recs)
         [ "$(nruns $w classify_file)" != 0 ] &&
-            printf '| %s | the tool alone on a file | - | %s CPU ms for %s records | - | %s | - | - |\n' "$w" "$t" "$rec" \
+            printf '| %s | the tool alone on a file | - | %s CPU ms for %s records | - | %s | - | - | - |\n' "$w" "$t" "$rec" \
                 "$(div "$(div "$rec" "$t" %.0f)" 1000 %.1f)"
     done
 }
@@ -1013,7 +1020,7 @@ saved="$results_dir/$stamp-$host$suffix"
 if [ "${BENCH_FROM:-}" != "$saved" ]; then
     cp "$runs" "$saved-runs.tsv"
     cp "$pipe_tsv" "$saved-pipe.tsv"
-    for f in files.tsv codecs.txt python.txt; do cp "$work/$f" "$saved-$f"; done
+    for f in files.tsv codecs.txt python.txt classify_cpu.tsv; do cp "$work/$f" "$saved-$f" 2>/dev/null; done
     for f in "$work"/cmd-*; do [ -f "$f" ] && sed "s|$top/||g" "$f"; done > "$saved-commands.txt"
 fi
 
