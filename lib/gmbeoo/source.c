@@ -503,7 +503,21 @@ int gmbeoo_source_step(GmbeooSource *src)
  * false if the batch holds a marker: then gmbeoo_source_decode() decodes it
  * again, record by record.  On the dense loop's records this pass takes
  * half the time of the record-by-record one.
+ *
+ * It prefetches PREFETCH_AHEAD bytes ahead, a line at a time: the shared
+ * rings' records were written by a vCPU on another core, and the hardware
+ * prefetchers stop at each 4 KiB page.  dense_rmw over the shared rings, a
+ * decode-and-classify tool (bench/classify.c), 7 interleaved runs each:
+ * median 784 ms against 872 without (4096 bytes ahead: no clear gain).
  */
+#define PREFETCH_AHEAD 2048
+#define PREFETCH(p, i, size) \
+    do { \
+        if (((i) & (64 / (size) - 1)) == 0) { \
+            __builtin_prefetch((p) + (i) * (size) + PREFETCH_AHEAD); \
+        } \
+    } while (0)
+
 static bool decode_plain(GmbeooRecordFormat f, const guint8 *restrict p,
                          gsize n, uint8_t *restrict info,
                          uint8_t *restrict vcpu, uint64_t *restrict vaddr,
@@ -517,6 +531,7 @@ static bool decode_plain(GmbeooRecordFormat f, const guint8 *restrict p,
     case GMBEOO_FORMAT_COMPACT8:
         for (gsize i = 0; i < n; i++) {
             uint64_t w = gmbeoo_le64(p + 8 * i);
+            PREFETCH(p, i, 8);
             marker |= (uint8_t)w == GMBEOO_DROP_MARKER_INFO;
             info[i] = (uint8_t)w;
             vaddr[i] = gmbeoo_compact8_vaddr(w);
@@ -526,6 +541,7 @@ static bool decode_plain(GmbeooRecordFormat f, const guint8 *restrict p,
         for (gsize i = 0; i < n; i++) {
             const guint8 *r = p + 32 * i;
             uint64_t w = gmbeoo_le64(r);
+            PREFETCH(p, i, 32);
             valid &= w;
             info[i] = (uint8_t)w;
             vcpu[i] = (uint8_t)gmbeoo_ext_vcpu(w);
@@ -538,6 +554,7 @@ static bool decode_plain(GmbeooRecordFormat f, const guint8 *restrict p,
     default:
         for (gsize i = 0; i < n; i++) {
             uint64_t w = gmbeoo_le64(p + 16 * i);
+            PREFETCH(p, i, 16);
             valid &= w;
             info[i] = (uint8_t)w;
             vcpu[i] = (uint8_t)gmbeoo_vcpu(w);
