@@ -80,6 +80,14 @@ void gmbeoo_set_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 GmbeooSource *gmbeoo_source_new(int fd, int format, unsigned flags,
                                 const char *name);
 int gmbeoo_source_step(GmbeooSource *src);
+/* Fail reading @src (the message names it): STEP_ERROR. */
+int gmbeoo_source_fail(GmbeooSource *src, const char *fmt, ...)
+    G_GNUC_PRINTF(2, 3);
+/* After STEP_EOF or STEP_ERROR @src is done for good: GMBEOO_END or
+ * GMBEOO_ERROR from now on; returns that (src->result for other steps). */
+int gmbeoo_source_end(GmbeooSource *src, int step);
+/* An integer memory_tracer put in the tool's environment, or -1. */
+int gmbeoo_env_int(const char *name);
 bool gmbeoo_source_take(GmbeooSource *src, GmbeooBatch *b);
 void gmbeoo_source_decode(GmbeooSource *src, const guint8 *p, gsize n,
                           GmbeooBatch *b);

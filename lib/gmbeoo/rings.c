@@ -43,20 +43,12 @@
 /* The descriptor memory_tracer names in the environment, or -1. */
 static int rings_env_fd(void)
 {
-    const char *v = getenv(RINGS_ENV);
-    char *end;
-    if (!v || !*v) {
-        return -1;
-    }
-    long n = strtol(v, &end, 10);
-    if (*end || n < 0 || n > 1 << 20) {
-        return -1;
-    }
+    int fd = gmbeoo_env_int(RINGS_ENV);
     struct stat st;
-    if (fstat((int)n, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         return -1;
     }
-    return (int)n;
+    return fd;
 }
 
 int gmbeoo_rings_claim(void)
@@ -115,67 +107,46 @@ static void poll_signals(GmbeooSource *src)
     }
 }
 
-static int rings_fail(GmbeooSource *src, const char *fmt, ...)
-    G_GNUC_PRINTF(2, 3);
-
-static int rings_fail(GmbeooSource *src, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *why = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    gmbeoo_set_error("%s: %s", src->name, why);
-    src->stats.error = 1;
-    src->done = true;
-    src->result = GMBEOO_ERROR;
-    return GMBEOO_ERROR;
-}
-
-static int rings_end(GmbeooSource *src)
-{
-    src->done = true;
-    src->result = GMBEOO_END;
-    return GMBEOO_END;
-}
-
-/* QEMU opened the rings: check the header, map the whole file. */
+/* QEMU opened the rings: check the header, map the whole file (a step
+ * result: STEP_OK or STEP_ERROR). */
 static int map_rings(GmbeooSource *src)
 {
     const GmbeooRingsHeader *h = src->rmap;
     if (h->magic != GMBEOO_RINGS_MAGIC) {
-        return rings_fail(src, "not GMBEOO shared rings (magic %#" PRIx64
-                          ")", h->magic);
+        return gmbeoo_source_fail(src, "not GMBEOO shared rings (magic %#"
+                                  PRIx64 ")", h->magic);
     }
     if (h->version != GMBEOO_RINGS_VERSION) {
-        return rings_fail(src, "shared rings version %u (this library "
-                          "reads version %u)", h->version,
-                          GMBEOO_RINGS_VERSION);
+        return gmbeoo_source_fail(src, "shared rings version %u (this "
+                                  "library reads version %u)", h->version,
+                                  GMBEOO_RINGS_VERSION);
     }
     if (h->record_format >= GMBEOO_FORMAT__MAX ||
         h->record_size != gmbeoo_format_size(h->record_format)) {
-        return rings_fail(src, "record format %u of %u bytes: no such "
-                          "format", h->record_format, h->record_size);
+        return gmbeoo_source_fail(src, "record format %u of %u bytes: no "
+                                  "such format", h->record_format,
+                                  h->record_size);
     }
     uint64_t rb = h->ring_bytes;
     if (h->nr_rings == 0 || rb == 0 || (rb & (rb - 1)) != 0 ||
         rb % h->record_size != 0 ||
         h->ring_stride != GMBEOO_RINGS_PAGE + rb ||
         h->file_size != gmbeoo_rings_file_size(h->nr_rings, rb)) {
-        return rings_fail(src, "inconsistent header (%u rings of %" PRIu64
-                          " bytes, file of %" PRIu64 " bytes)", h->nr_rings,
-                          rb, h->file_size);
+        return gmbeoo_source_fail(src, "inconsistent header (%u rings of %"
+                                  PRIu64 " bytes, file of %" PRIu64
+                                  " bytes)", h->nr_rings, rb, h->file_size);
     }
     struct stat st;
     if (fstat(src->rings_fd, &st) != 0 ||
         (uint64_t)st.st_size < h->file_size) {
-        return rings_fail(src, "the file is smaller than its header says "
-                          "(%" PRIu64 " bytes)", h->file_size);
+        return gmbeoo_source_fail(src, "the file is smaller than its header "
+                                  "says (%" PRIu64 " bytes)", h->file_size);
     }
     void *p = mmap(NULL, h->file_size, PROT_READ | PROT_WRITE, MAP_SHARED,
                    src->rings_fd, 0);
     if (p == MAP_FAILED) {
-        return rings_fail(src, "mmap of %" PRIu64 " bytes: %s", h->file_size,
-                          strerror(errno));
+        return gmbeoo_source_fail(src, "mmap of %" PRIu64 " bytes: %s",
+                                  h->file_size, strerror(errno));
     }
     munmap(src->rmap, src->rmap_len);
     src->rmap = p;
@@ -192,14 +163,15 @@ static int map_rings(GmbeooSource *src)
         src->meta.vcpus = (int)h->nr_rings;
     }
     src->rings_mapped = true;
-    return GMBEOO_BATCH;
+    return STEP_OK;
 }
 
-/* Wait for QEMU to open the rings (then map them) or for the end. */
+/* Wait for QEMU to open the rings (then map them: STEP_OK) or for the end
+ * (STEP_EOF, STEP_ERROR). */
 static int wait_open(GmbeooSource *src)
 {
     if (!src->rmap) {
-        return rings_fail(src, "cannot map the shared rings' header");
+        return gmbeoo_source_fail(src, "cannot map the shared rings' header");
     }
     GmbeooRingsHeader *h = src->rmap;
     for (;;) {
@@ -210,7 +182,7 @@ static int wait_open(GmbeooSource *src)
         poll_signals(src);
         if (src->got_term || src->got_usr1) {
             src->stats.eof = 1;
-            return rings_end(src);      /* nothing came */
+            return STEP_EOF;            /* nothing came */
         }
         gmbeoo_rings_sleep(&h->state, state, OPEN_SLEEP_NS);
     }
@@ -296,15 +268,14 @@ static bool spin_for_data(GmbeooSource *src, GmbeooBatch *b)
 
 int gmbeoo_rings_next(GmbeooSource *src, GmbeooBatch *batch)
 {
+    release_pending(src);
     if (src->done) {
-        release_pending(src);
         return src->result;
     }
-    release_pending(src);
     if (!src->rings_mapped) {
         int r = wait_open(src);
-        if (r != GMBEOO_BATCH) {
-            return r;
+        if (r != STEP_OK) {
+            return gmbeoo_source_end(src, r);
         }
     }
     GmbeooRingsHeader *h = src->rmap;
@@ -315,7 +286,7 @@ int gmbeoo_rings_next(GmbeooSource *src, GmbeooBatch *batch)
     }
     for (;;) {
         if (src->got_term) {
-            return rings_end(src);
+            return gmbeoo_source_end(src, STEP_EOF);
         }
         if (take(src, batch)) {
             return GMBEOO_BATCH;
@@ -329,10 +300,11 @@ int gmbeoo_rings_next(GmbeooSource *src, GmbeooBatch *batch)
         }
         if (state == GMBEOO_RINGS_CLOSED) {
             src->stats.eof = 1;
-            return rings_end(src);
+            return gmbeoo_source_end(src, STEP_EOF);
         }
         if (usr1) {
-            return rings_end(src);      /* everything published is read */
+            /* everything published is read */
+            return gmbeoo_source_end(src, STEP_EOF);
         }
         /* Look again for a while before sleeping: a producer at full rate
          * publishes a window every few microseconds, and waking a sleeping

@@ -63,10 +63,7 @@ unsigned gmbeoo_version(void)
     return GMBEOO_VERSION_NUMBER;
 }
 
-/* Fail reading @src: the message names it. */
-static int fail(GmbeooSource *src, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static int fail(GmbeooSource *src, const char *fmt, ...)
+int gmbeoo_source_fail(GmbeooSource *src, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -255,7 +252,7 @@ static int take_header(GmbeooSource *src, const guint8 *payload, guint32 size)
 {
     g_autoptr(GError) e = NULL;
     if (!trace_header_decode(&src->tmeta, payload, size, &e)) {
-        return fail(src, "%s", e->message);
+        return gmbeoo_source_fail(src, "%s", e->message);
     }
     const TraceMeta *t = &src->tmeta;
     GmbeooMeta *m = &src->meta;
@@ -293,12 +290,12 @@ static int detect(GmbeooSource *src)
             memcmp(src->in + 8, TRACE_HEADER_ID, 8) == 0) {
             guint32 size = le32(src->in + 4);
             if (size > TRACE_HEADER_MAX) {
-                return fail(src, "corrupted trace file header: its size %u "
+                return gmbeoo_source_fail(src, "corrupted trace file header: its size %u "
                             "is too large", size);
             }
             if (len < 8 + (gsize)size) {
                 if (src->eof) {
-                    return fail(src, "corrupted trace file header: the file "
+                    return gmbeoo_source_fail(src, "corrupted trace file header: the file "
                                 "ends inside it");
                 }
                 return STEP_OK;
@@ -363,7 +360,7 @@ static int decode_step(GmbeooSource *src, size_t *hint, bool *stepped)
         size_t r = LZ4F_decompress(src->lz4, src->out + src->out_len, &n_out,
                                    src->in + src->in_pos, &n_in, NULL);
         if (LZ4F_isError(r)) {
-            return fail(src, "corrupted LZ4 data: %s", LZ4F_getErrorName(r));
+            return gmbeoo_source_fail(src, "corrupted LZ4 data: %s", LZ4F_getErrorName(r));
         }
         src->in_pos += n_in;
         src->out_len += n_out;
@@ -373,7 +370,7 @@ static int decode_step(GmbeooSource *src, size_t *hint, bool *stepped)
         ZSTD_outBuffer zout = { src->out, src->out_cap, src->out_len };
         size_t r = ZSTD_decompressStream(src->dctx, &zout, &zin);
         if (ZSTD_isError(r)) {
-            return fail(src, "corrupted zstd data: %s", ZSTD_getErrorName(r));
+            return gmbeoo_source_fail(src, "corrupted zstd data: %s", ZSTD_getErrorName(r));
         }
         src->in_pos = zin.pos;
         src->out_len = zout.pos;
@@ -485,7 +482,7 @@ int gmbeoo_source_step(GmbeooSource *src)
     }
     if (src->eof) {
         if (src->kind != GMBEOO_SOURCE_RAW && src->zstd_hint != 0) {
-            return fail(src, "truncated %s data (the stream ends inside "
+            return gmbeoo_source_fail(src, "truncated %s data (the stream ends inside "
                         "a frame)", src->lz4 ? "LZ4" : "zstd");
         }
         return STEP_EOF;
@@ -665,6 +662,18 @@ bool gmbeoo_source_take(GmbeooSource *src, GmbeooBatch *b)
     return true;
 }
 
+int gmbeoo_source_end(GmbeooSource *src, int step)
+{
+    if (step == STEP_EOF || step == STEP_ERROR) {
+        src->done = true;
+        src->result = step == STEP_EOF ? GMBEOO_END : GMBEOO_ERROR;
+        if (step == STEP_ERROR) {
+            src->stats.error = 1;
+        }
+    }
+    return src->result;
+}
+
 int gmbeoo_next(GmbeooSource *src, GmbeooBatch *batch)
 {
     if (src->kind == GMBEOO_SOURCE_RINGS) {
@@ -682,21 +691,11 @@ int gmbeoo_next(GmbeooSource *src, GmbeooBatch *batch)
         if (src->done) {
             return src->result;
         }
-        switch (gmbeoo_source_step(src)) {
-        case STEP_OK:
-            break;
-        case STEP_AGAIN:
+        int r = gmbeoo_source_step(src);
+        if (r == STEP_AGAIN) {
             return GMBEOO_AGAIN;
-        case STEP_EOF:
-            src->done = true;
-            src->result = GMBEOO_END;
-            break;
-        default:
-            src->stats.error = 1;
-            src->done = true;
-            src->result = GMBEOO_ERROR;
-            break;
         }
+        gmbeoo_source_end(src, r);
     }
 }
 

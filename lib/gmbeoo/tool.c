@@ -33,8 +33,7 @@ static const char *program(char **argv)
     return slash ? slash + 1 : argv && argv[0] ? argv[0] : "gmbeoo";
 }
 
-/* An integer memory_tracer put in the tool's environment, or -1. */
-static int env_int(const char *name)
+int gmbeoo_env_int(const char *name)
 {
     const char *v = getenv(name);
     char *end;
@@ -52,10 +51,10 @@ static void meta_from_environment(GmbeooSource *src, int argc, char **argv,
     GmbeooMeta *m = &src->meta;
     const char *f = getenv("GMBEOO_RECORD_FORMAT");
     m->format_known = auto_format && f && *f;
-    m->log_of_GMBE_block_len = env_int("GMBEOO_LOG_OF_GMBE_BLOCK_LEN");
-    m->log_of_GMBE_tracing_ratio = env_int("GMBEOO_LOG_OF_GMBE_TRACING_RATIO");
-    m->trace_only_CPL3_code_GMBE = env_int("GMBEOO_TRACE_ONLY_CPL3_CODE_GMBE");
-    m->vcpus = env_int("GMBEOO_GUEST_NUM_OF_VCPUS");
+    m->log_of_GMBE_block_len = gmbeoo_env_int("GMBEOO_LOG_OF_GMBE_BLOCK_LEN");
+    m->log_of_GMBE_tracing_ratio = gmbeoo_env_int("GMBEOO_LOG_OF_GMBE_TRACING_RATIO");
+    m->trace_only_CPL3_code_GMBE = gmbeoo_env_int("GMBEOO_TRACE_ONLY_CPL3_CODE_GMBE");
+    m->vcpus = gmbeoo_env_int("GMBEOO_GUEST_NUM_OF_VCPUS");
     g_strfreev(src->info);
     src->info = g_new0(char *, argc > 2 ? argc - 1 : 1);
     for (int i = 2; i < argc; i++) {
@@ -188,14 +187,7 @@ int gmbeoo_tool_next(GmbeooSource *src, GmbeooBatch *batch)
                 }
             }
         }
-        if (r == STEP_EOF) {
-            src->done = true;
-            src->result = GMBEOO_END;
-        } else if (r == STEP_ERROR) {
-            src->stats.error = 1;
-            src->done = true;
-            src->result = GMBEOO_ERROR;
-        }
+        gmbeoo_source_end(src, r);
     }
 }
 
