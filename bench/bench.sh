@@ -578,10 +578,14 @@ med() { local s; s=$(stats "$1" "$2" "$(col "$3")"); echo "${s%% *}"; }
 nruns() { local s; s=$(stats "$1" "$2" "$(col traced)"); echo "${s##* }"; }
 # Division that tolerates missing values.
 div() { awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0 || a == "") print "-"; else printf f "\n", a / b }'; }
-pipe_med() { awk -F'\t' -v m="$1" -v k="$2" '$1 == m { v[n++] = $k + 0 } END {
+# The median of the numbers on stdin, one a line ("-" if none).
+median() { sort -g | awk '{ v[n++] = $1 + 0 } END {
         if (!n) { print "-"; exit }
-        for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-        print (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2 }' "$pipe_tsv"; }
+        print (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2 }'; }
+pipe_med() { awk -F'\t' -v m="$1" -v k="$2" '$1 == m { print $k }' "$pipe_tsv" | median; }
+# side_med FILE WORKLOAD CONFIG: the median of a side table's value column
+# (files.tsv, classify_cpu.tsv: workload config rep value).
+side_med() { awk -F'\t' -v w="$2" -v c="$3" '$1 == w && $2 == c && $4 != "-" { print $4 }' "$1" 2>/dev/null | median; }
 
 pipe_write_rps=$(pipe_med write 2)
 pipe_vmsplice_rps=$(pipe_med vmsplice 2)
@@ -812,10 +816,7 @@ classify_rows() {
             goal="-"
             [ "$w" = dense_rmw ] && [ "$c" = cls_full_rings ] && goal="<= 3.0x: $(mark "$x" 3.0 '<=')"
             local cpu
-            cpu=$(awk -F'\t' -v w=$w -v c=$c '$1 == w && $2 == c && $4 != "-" { v[n++] = $4 + 0 }
-                END { if (!n) { print "-"; exit }
-                      for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-                      print (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2 }' "$cls_cpu_tsv" 2>/dev/null)
+            cpu=$(side_med "$cls_cpu_tsv" $w $c)
             printf '| %s | %s | %s | %s (%s) | %sx | %s | %s | %s | %s |\n' "$w" "$rate" "$tr" "$t" "$n" "$x" \
                 "$(div "$(div "$rec" "$t" %.0f)" 1000 %.1f)" "${cpu:--}" "$drop" "$goal"
         done
@@ -860,10 +861,7 @@ codec_rows() {
     for c in file_zstd file_zstd_delta file_lz4 file_lz4_delta; do
         t=$(med $w $c traced); n=$(nruns $w $c)
         [ "$n" = 0 ] && continue
-        sz=$(awk -F'\t' -v w=$w -v c=$c '$1 == w && $2 == c && $4 != "-" { v[n++] = $4 + 0 }
-            END { if (!n) { print "-"; exit }
-                  for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-                  print (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2 }' "$files_tsv")
+        sz=$(side_med "$files_tsv" $w $c)
         bytes=$(div "$(med $w $c written)" 0.0625 %.0f)
         ratio=$(div "$bytes" "$sz" %.1f)
         x=$(div "$t" "$reader"); tw=$(med $w $c wall); xw=$(div "$tw" "$rwall")
