@@ -33,12 +33,7 @@ if ! mt_have_gmbeoo; then
     skip analyses "the patched QEMU (gmbeoo-enable) or the guest is not built"
     exit 0
 fi
-for f in "$BIN"/gmbeoo_{cachesim,reuse,wss} "$WL/gmbeoo_exact_workload"; do
-    if [ ! -x "$f" ]; then
-        skip analyses "$f is not built (make check builds it)"
-        exit 0
-    fi
-done
+mt_require_built analyses "$BIN"/gmbeoo_{cachesim,reuse,wss} "$WL/gmbeoo_exact_workload" || exit 0
 
 # expect NAME WANT GOT
 expect() {

@@ -39,12 +39,7 @@ if ! grep -q '^rootfs=' "$top/build/guest/guest.conf"; then
     skip debian_userland "the embedded guest has no Debian root file system (rootfs in guest.conf)"
     exit 0
 fi
-for f in "$COUNT" "$WL"/dyn_exact_workload "$WL"/cxx_exact_workload; do
-    if [ ! -x "$f" ]; then
-        skip debian_userland "$f is not built (make check builds it)"
-        exit 0
-    fi
-done
+mt_require_built debian_userland "$COUNT" "$WL"/dyn_exact_workload "$WL"/cxx_exact_workload || exit 0
 
 expected_cxx() {
     cat <<'EOF'

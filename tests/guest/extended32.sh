@@ -43,12 +43,7 @@ if ! mt_have_gmbeoo || ! grep -q 'gmbeoo_mem_ext' "$QEMU_BIN"; then
     skip extended32 "the QEMU does not write extended32 records (patch 0012) or the guest is not built"
     exit 0
 fi
-for f in "$EXT" "$DUMP"; do
-    if [ ! -x "$f" ]; then
-        skip extended32 "$f is not built (make check builds it)"
-        exit 0
-    fi
-done
+mt_require_built extended32 "$EXT" "$DUMP" || exit 0
 
 # run_ext CSV [options...]: trace the workload in extended32 into CSV.
 run_ext() {

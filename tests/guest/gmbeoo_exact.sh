@@ -78,12 +78,7 @@ if ! mt_have_gmbeoo; then
     skip gmbeoo_exact "the patched QEMU (gmbeoo-enable) or the guest is not built"
     exit 0
 fi
-for f in "$COUNT" "$WL"/gmbeoo_{exact,kernel,stride,long,medium,fault}_workload; do
-    if [ ! -x "$f" ]; then
-        skip gmbeoo_exact "$f is not built (make check builds it)"
-        exit 0
-    fi
-done
+mt_require_built gmbeoo_exact "$COUNT" "$WL"/gmbeoo_{exact,kernel,stride,long,medium,fault}_workload || exit 0
 
 # run_count WORKLOAD [memory_tracer options...]: trace into gmbeoo_count.
 run_count() {

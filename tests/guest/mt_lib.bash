@@ -36,6 +36,19 @@ pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; }
 skip() { echo "SKIP: $1: $2"; }
 
+# mt_require_built NAME FILE...: true if every FILE is executable, else
+# NAME's SKIP line for the first one that is not, and false.
+mt_require_built() {
+    local name=$1 f
+    shift
+    for f in "$@"; do
+        if [ ! -x "$f" ]; then
+            skip "$name" "$f is not built (make check builds it)"
+            return 1
+        fi
+    done
+}
+
 mt_have_guest() {
     [ -x "$MT" ] && [ -x "$QEMU_BIN" ] && [ -f "$top/build/guest/guest.conf" ]
 }

@@ -25,9 +25,7 @@ if ! mt_have_gmbeoo || [ ! -x "$SNAP" ] || [ ! -f "$G/rootfs.squashfs" ]; then
     skip own_image_q35 "the patched QEMU, the image builder or the Debian guest is not built"
     exit 0
 fi
-for f in "$COUNT" "$WL/dyn_exact_workload"; do
-    [ -x "$f" ] || { skip own_image_q35 "$f is not built (make check builds it)"; exit 0; }
-done
+mt_require_built own_image_q35 "$COUNT" "$WL/dyn_exact_workload" || exit 0
 
 img=$MT_TEST_TMP/q35
 if "$SNAP" --qemu "$QEMU_BIN" --qemu-img "$BIN/qemu-img" \

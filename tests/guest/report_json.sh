@@ -26,9 +26,7 @@ if ! mt_have_gmbeoo; then
     skip report_json "the patched QEMU (gmbeoo-enable) or the guest is not built"
     exit 0
 fi
-for f in "$COUNT" "$WL/gmbeoo_exact_workload" "$WL/crashing_workload"; do
-    [ -x "$f" ] || { skip report_json "$f is not built (make check builds it)"; exit 0; }
-done
+mt_require_built report_json "$COUNT" "$WL/gmbeoo_exact_workload" "$WL/crashing_workload" || exit 0
 R=$MT_TEST_TMP/reports
 mkdir -p "$R"
 

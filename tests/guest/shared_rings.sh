@@ -51,12 +51,7 @@ if ! grep -aq 'shared-rings' "$QEMU_BIN"; then
     skip shared_rings "this QEMU has no shared rings transport"
     exit 0
 fi
-for f in "$COUNT" "$WL"/gmbeoo_{exact,kernel,medium,threads}_workload; do
-    if [ ! -x "$f" ]; then
-        skip shared_rings "$f is not built (make check builds it)"
-        exit 0
-    fi
-done
+mt_require_built shared_rings "$COUNT" "$WL"/gmbeoo_{exact,kernel,medium,threads}_workload || exit 0
 source "$(dirname "$0")/exact_expected.bash"
 export GMBEOO_COUNT_LIBGMBEOO=1
 

@@ -19,14 +19,7 @@ sweep_ready() {
         skip "$1" "the patched QEMU (gmbeoo-enable) or the guest is not built"
         return 1
     fi
-    if [ ! -x "$SWEEP_WORKLOAD" ]; then
-        skip "$1" "$SWEEP_WORKLOAD is not built (make check builds it)"
-        return 1
-    fi
-    if [ ! -x "$BIN/gmbeoo_dump" ]; then
-        skip "$1" "$BIN/gmbeoo_dump is not built (make check builds it)"
-        return 1
-    fi
+    mt_require_built "$1" "$SWEEP_WORKLOAD" "$BIN/gmbeoo_dump"
 }
 
 sweep_write() {

@@ -35,12 +35,7 @@ if ! mt_have_gmbeoo; then
     skip trace_file "the patched QEMU (gmbeoo-enable) or the guest is not built"
     exit 0
 fi
-for f in "$DUMP" "$HEAT" "$WL/gmbeoo_exact_workload" "$WL/gmbeoo_long_workload"; do
-    if [ ! -x "$f" ]; then
-        skip trace_file "$f is not built (make check builds it)"
-        exit 0
-    fi
-done
+mt_require_built trace_file "$DUMP" "$HEAT" "$WL/gmbeoo_exact_workload" "$WL/gmbeoo_long_workload" || exit 0
 if ! command -v zstd >/dev/null; then
     skip trace_file "no zstd command (Debian package zstd)"
     exit 0

@@ -65,10 +65,7 @@ if ! mt_have_guest; then
     skip vcpus "the guest or memory_tracer is not built"
     exit 0
 fi
-if [ ! -x "$THREADS" ]; then
-    skip vcpus "$THREADS is not built (make check builds it)"
-    exit 0
-fi
+mt_require_built vcpus "$THREADS" || exit 0
 
 for n in 2 4; do
     if [ ! -f "$top/build/guest/guest-${n}cpu.conf" ]; then
