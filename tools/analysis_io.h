@@ -18,17 +18,48 @@
 
 #include "gmbeoo/gmbeoo.h"
 
+/*
+ * What every analysis has beside its own simulation: the options they all
+ * take, the filters those options set, what the filters counted, and what
+ * the input was.  A tool keeps one in its input state.
+ */
+typedef struct AnalysisInput {
+    /* --paddr --cpl --range --format --csv --json --plot */
+    gboolean paddr, csv, json;
+    gint cpl;                   /* -1: every CPL */
+    char *range, *format_name, *plot;
+    uint64_t range_start, range_len;    /* --range, parsed; len 0: none */
+    /* What the filters counted (analysis_keep()) and the drop markers. */
+    uint64_t accesses, filtered, no_paddr, drops, dropped;
+    /* The input (analysis_run()). */
+    GmbeooRecordFormat format;
+    const char *kind;
+    char *error;                /* the input failed midway: why */
+} AnalysisInput;
+
 /* "TOOL: WHY" on stderr; the usage-error status, 2. */
 int analysis_usage(const char *tool, const char *why);
 
 /*
- * Parse the command line with @entries: options end at the input, since
+ * Parse the command line with the tool's @entries, then the options every
+ * analysis takes, into @io (@paddr_help and @plot_help are what --help
+ * says of --paddr and --plot): options end at the input, since
  * memory_tracer's workload-info tokens follow its FIFO (strict POSIX
  * order), and an input (argv[1] afterwards) is required.  0 to go on,
  * else the usage-error status after saying why.
  */
 int analysis_parse(const char *tool, const char *summary,
-                   const GOptionEntry *entries, int *argc, char ***argv);
+                   const GOptionEntry *entries, AnalysisInput *io,
+                   const char *paddr_help, const char *plot_help,
+                   int *argc, char ***argv);
+
+/* --cpl is 0, 3 or unset, and --csv and --json do not meet (the tool's
+ * usage message says so with its own checks). */
+bool analysis_options_ok(const AnalysisInput *io);
+
+/* --range into io->range_start and io->range_len: 0 to go on, else the
+ * usage-error status after saying why. */
+int analysis_range(const char *tool, AnalysisInput *io);
 
 /* --format NAME (NULL: detected), as the open calls take it; -2 after a
  * usage error. */
@@ -40,35 +71,49 @@ bool analysis_parse_range(const char *s, uint64_t *start, uint64_t *len);
 /* A line or page size: a power of two up to 1 GiB. */
 bool analysis_power_of_two(int64_t v);
 
-/*
- * Open argv[1]: a FIFO is a run's (memory_tracer --analysis_tool_path:
- * the analysis-tool contract, *@live set), anything else a file or "-"
- * read to its end.  NULL after saying why.
- */
-GmbeooSource *analysis_open(const char *tool, int argc, char **argv,
-                            int format, bool *live);
+/* The addresses the tool takes from @b: the physical ones with --paddr. */
+static inline const uint64_t *analysis_addrs(const AnalysisInput *io,
+                                             const GmbeooBatch *b)
+{
+    return io->paddr ? b->paddr : b->vaddr;
+}
 
 /*
- * Feed every batch of @src to @feed.  With @paddr, a format without
- * physical addresses is refused: -1 after saying why.  An input that
- * fails midway: 1, with why in *@error (kept for the block).  Else 0.
+ * Whether access @i of @b passes the filters (--cpl, --range on the
+ * virtual address, and with --paddr a physical address to take); counted
+ * in @io either way.
  */
-int analysis_read(const char *tool, GmbeooSource *src, bool paddr,
-                  void (*feed)(void *arg, const GmbeooBatch *b), void *arg,
-                  char **error);
-
-/* The source's format and kind, for the block (after analysis_read()). */
-void analysis_source_info(GmbeooSource *src, GmbeooRecordFormat *format,
-                          const char **kind);
+static inline bool analysis_keep(AnalysisInput *io, const GmbeooBatch *b,
+                                 size_t i)
+{
+    if ((io->cpl >= 0 && gmbeoo_cpl(b->info[i]) != (unsigned)io->cpl) ||
+        (io->range_len && b->vaddr[i] - io->range_start >= io->range_len)) {
+        io->filtered++;
+        return false;
+    }
+    if (io->paddr && b->paddr[i] == GMBEOO_NO_PADDR) {
+        io->no_paddr++;
+        return false;
+    }
+    io->accesses++;
+    return true;
+}
 
 /*
- * The tool's block: through the contract when @live (after the last
- * record), else on stdout.  Closes @src.  Returns @status, or 1 when the
- * block could not be written.
+ * Read the input (argv[1], analysis_open() with --format), feeding every
+ * batch to @feed and counting its drop markers in @io, then note what the
+ * input was in @io, draw --plot with @plot and give the block (@report):
+ * through the contract when a run's FIFO is read (after the last record),
+ * else on stdout.  With --paddr a format without physical addresses is
+ * refused.  Returns the tool's exit status: 1 when the input could not be
+ * opened or failed midway (the block then says why), the plot or the
+ * block could not be written; else 0.
  */
-int analysis_finish(GmbeooSource *src, bool live,
-                    void (*report)(FILE *out, void *arg), void *arg,
-                    int status);
+int analysis_run(const char *tool, int argc, char **argv, int format,
+                 AnalysisInput *io,
+                 void (*feed)(void *arg, const GmbeooBatch *b),
+                 bool (*plot)(void *arg, const char *path),
+                 void (*report)(FILE *out, void *arg), void *arg);
 
 /* Draw @s with its box's point (@align_x, @align_y) (0..1 of its width
  * and height) at (@x, @y). */

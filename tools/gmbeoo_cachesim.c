@@ -277,9 +277,6 @@ static uint64_t counts_misses(const CacheCounts *c)
 #define TOOL "gmbeoo_cachesim"
 
 static char *opt_level[CACHE_LEVELS] = { NULL, NULL, NULL };
-static char *opt_format, *opt_range, *opt_plot;
-static gboolean opt_paddr, opt_csv, opt_json;
-static gint opt_cpl = -1;
 
 static const GOptionEntry entries[] = {
     { "l1d", 0, 0, G_OPTION_ARG_STRING, &opt_level[0],
@@ -291,53 +288,24 @@ static const GOptionEntry entries[] = {
     { "llc", 0, 0, G_OPTION_ARG_STRING, &opt_level[2],
       "a last-level cache shared by the vCPUs (default none)",
       "SIZE:WAYS:LINE" },
-    { "paddr", 0, 0, G_OPTION_ARG_NONE, &opt_paddr,
-      "simulate physical addresses (extended32 records)", NULL },
-    { "cpl", 0, 0, G_OPTION_ARG_INT, &opt_cpl,
-      "only accesses made at this CPL (0 or 3)", "CPL" },
-    { "range", 0, 0, G_OPTION_ARG_STRING, &opt_range,
-      "only accesses whose virtual address is in [START, START+LEN) "
-      "(also with --paddr)", "START:LEN" },
-    { "format", 'f', 0, G_OPTION_ARG_STRING, &opt_format,
-      "record format of a raw stream (default: $GMBEOO_RECORD_FORMAT, "
-      "else gmbeoo16)", "FORMAT" },
-    { "csv", 0, 0, G_OPTION_ARG_NONE, &opt_csv, "print CSV", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "print JSON", NULL },
-    { "plot", 0, 0, G_OPTION_ARG_FILENAME, &opt_plot,
-      "draw the miss rates as a PNG", "OUT.png" },
     G_OPTION_ENTRY_NULL
 };
 
 /* What was read, beside the simulation. */
 typedef struct Input {
     CacheSim sim;
-    uint64_t range_start, range_len;
-    uint64_t filtered, no_paddr, drops, dropped;
-    GmbeooRecordFormat format;
-    const char *kind;
-    char *error;                /* the input failed midway: why */
+    AnalysisInput io;           /* options, filters, counts, the input */
 } Input;
 
 static void feed(void *arg, const GmbeooBatch *b)
 {
     Input *in = arg;
-    const uint64_t *addr = opt_paddr ? b->paddr : b->vaddr;
+    const uint64_t *addr = analysis_addrs(&in->io, b);
     for (size_t i = 0; i < b->count; i++) {
-        uint8_t info = b->info[i];
-        if ((opt_cpl >= 0 && gmbeoo_cpl(info) != (unsigned)opt_cpl) ||
-            (in->range_len &&
-             b->vaddr[i] - in->range_start >= in->range_len)) {
-            in->filtered++;
-        } else if (addr[i] == GMBEOO_NO_PADDR && opt_paddr) {
-            in->no_paddr++;
-        } else {
-            cachesim_access(&in->sim, b->vcpu ? b->vcpu[i] : 0, info,
+        if (analysis_keep(&in->io, b, i)) {
+            cachesim_access(&in->sim, b->vcpu ? b->vcpu[i] : 0, b->info[i],
                             addr[i]);
         }
-    }
-    for (size_t i = 0; i < b->ndrops; i++) {
-        in->drops++;
-        in->dropped += b->drops[i].dropped;
     }
 }
 
@@ -385,15 +353,15 @@ static void report_text(FILE *out, const Input *in)
     const CacheSim *s = &in->sim;
     fprintf(out, "accesses: %" PRIu64 " (%s, %s), filtered out: %" PRIu64
             ", without a physical address: %" PRIu64 "\n", s->accesses,
-            gmbeoo_format_name(in->format), in->kind, in->filtered,
-            in->no_paddr);
-    if (in->drops) {
+            gmbeoo_format_name(in->io.format), in->io.kind, in->io.filtered,
+            in->io.no_paddr);
+    if (in->io.drops) {
         fprintf(out, "ATTENTION: %" PRIu64 " drop markers, %" PRIu64
                 " records missing: the counts are of what is left\n",
-                in->drops, in->dropped);
+                in->io.drops, in->io.dropped);
     }
-    if (in->error) {
-        fprintf(out, "ATTENTION: the input failed: %s\n", in->error);
+    if (in->io.error) {
+        fprintf(out, "ATTENTION: the input failed: %s\n", in->io.error);
     }
     for (int l = 0; l < s->levels; l++) {
         const CacheConfig *c = &s->cfg[l];
@@ -470,8 +438,8 @@ static void report_json(FILE *out, const Input *in)
             "\"filtered\": %" PRIu64 ", \"no_paddr\": %" PRIu64
             ", \"drop_markers\": %" PRIu64 ", \"records_dropped\": %" PRIu64
             ", \"vcpus\": %u, \"levels\": [", s->accesses,
-            gmbeoo_format_name(in->format), in->filtered, in->no_paddr,
-            in->drops, in->dropped, s->vcpus);
+            gmbeoo_format_name(in->io.format), in->io.filtered,
+            in->io.no_paddr, in->io.drops, in->io.dropped, s->vcpus);
     for (int l = 0; l < s->levels; l++) {
         const CacheConfig *c = &s->cfg[l];
         CacheCounts t = cachesim_counts(s, l, -1);
@@ -489,16 +457,16 @@ static void report_json(FILE *out, const Input *in)
         }
         fprintf(out, "]}");
     }
-    fprintf(out, "]%s%s%s}\n", in->error ? ", \"error\": \"" : "",
-            in->error ? "the input failed" : "", in->error ? "\"" : "");
+    fprintf(out, "]%s%s%s}\n", in->io.error ? ", \"error\": \"" : "",
+            in->io.error ? "the input failed" : "", in->io.error ? "\"" : "");
 }
 
 static void report(FILE *out, void *arg)
 {
     const Input *in = arg;
-    if (opt_json) {
+    if (in->io.json) {
         report_json(out, in);
-    } else if (opt_csv) {
+    } else if (in->io.csv) {
         report_csv(out, in);
     } else {
         report_text(out, in);
@@ -506,8 +474,9 @@ static void report(FILE *out, void *arg)
 }
 
 /* Miss rate per level in four bars: CPL 0 / 3, load / store. */
-static bool plot(const Input *in, const char *path)
+static bool plot(void *arg, const char *path)
 {
+    const Input *in = arg;
     static const double colour[4][3] = {
         { 0.55, 0.70, 0.90 }, { 0.95, 0.65, 0.40 },
         { 0.15, 0.35, 0.70 }, { 0.75, 0.25, 0.10 },
@@ -592,18 +561,18 @@ int main(int argc, char **argv)
     int bad = analysis_parse(TOOL,
         "Simulate a data-cache hierarchy on a GMBEOO trace: "
         "misses per level, CPL, load and store, vCPU.",
-        entries, &argc, &argv);
+        entries, &in.io, "simulate physical addresses (extended32 records)",
+        "draw the miss rates as a PNG", &argc, &argv);
     if (bad) {
         return bad;
     }
-    if ((opt_cpl != -1 && opt_cpl != 0 && opt_cpl != 3) ||
-        (opt_csv && opt_json)) {
+    if (!analysis_options_ok(&in.io)) {
         return usage("--cpl takes 0 or 3; --csv and --json exclude each "
                      "other");
     }
-    if (opt_range && !analysis_parse_range(opt_range, &in.range_start,
-                                  &in.range_len)) {
-        return usage("--range takes START:LEN, e.g. 0x4c1000:16384");
+    bad = analysis_range(TOOL, &in.io);
+    if (bad) {
+        return bad;
     }
     static const char *const names[CACHE_LEVELS] = { "L1d", "L2", "LLC" };
     static const char *const defaults[CACHE_LEVELS] = { "32k:8:64",
@@ -627,28 +596,13 @@ int main(int argc, char **argv)
         }
         cachesim_add_level(&in.sim, names[l], &c, l == 2);
     }
-    int format = analysis_format(TOOL, opt_format);
+    int format = analysis_format(TOOL, in.io.format_name);
     if (format == -2) {
         return 2;
     }
 
-    bool live;
-    GmbeooSource *src = analysis_open(TOOL, argc, argv, format, &live);
-    if (!src) {
-        return 1;
-    }
-    int status = analysis_read(TOOL, src, opt_paddr, feed, &in, &in.error);
-    if (status < 0) {
-        gmbeoo_close(src);
-        return 1;
-    }
-    analysis_source_info(src, &in.format, &in.kind);
-    /* Before the block: memory_tracer ends the tool soon after it. */
-    if (opt_plot && !plot(&in, opt_plot)) {
-        status = 1;
-    }
-    status = analysis_finish(src, live, report, &in, status);
-    g_free(in.error);
+    int status = analysis_run(TOOL, argc, argv, format, &in.io, feed, plot,
+                              report, &in);
     cachesim_free(&in.sim);
     return status;
 }

@@ -226,9 +226,6 @@ static uint64_t reuse_misses(const ReuseStack *r, uint64_t c)
 
 #define TOOL "gmbeoo_reuse"
 
-static char *opt_format, *opt_range, *opt_plot;
-static gboolean opt_paddr, opt_csv, opt_json;
-static gint opt_cpl = -1;
 static gint64 opt_line = 64, opt_page = 4096;
 
 static const GOptionEntry entries[] = {
@@ -236,53 +233,23 @@ static const GOptionEntry entries[] = {
       "bytes per cache line (a power of two, default 64)", "B" },
     { "page", 0, 0, G_OPTION_ARG_INT64, &opt_page,
       "bytes per page (a power of two, default 4096)", "B" },
-    { "paddr", 0, 0, G_OPTION_ARG_NONE, &opt_paddr,
-      "physical addresses (extended32 records)", NULL },
-    { "cpl", 0, 0, G_OPTION_ARG_INT, &opt_cpl,
-      "only accesses made at this CPL (0 or 3)", "CPL" },
-    { "range", 0, 0, G_OPTION_ARG_STRING, &opt_range,
-      "only accesses whose virtual address is in [START, START+LEN) "
-      "(also with --paddr)", "START:LEN" },
-    { "format", 'f', 0, G_OPTION_ARG_STRING, &opt_format,
-      "record format of a raw stream (default: $GMBEOO_RECORD_FORMAT, "
-      "else gmbeoo16)", "FORMAT" },
-    { "csv", 0, 0, G_OPTION_ARG_NONE, &opt_csv, "print CSV", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "print JSON", NULL },
-    { "plot", 0, 0, G_OPTION_ARG_FILENAME, &opt_plot,
-      "draw the two histograms as a PNG", "OUT.png" },
     G_OPTION_ENTRY_NULL
 };
 
 typedef struct Input {
     ReuseStack lines, pages;
-    uint64_t range_start, range_len;
-    uint64_t accesses, filtered, no_paddr, drops, dropped;
-    GmbeooRecordFormat format;
-    const char *kind;
-    char *error;                /* the input failed midway: why */
+    AnalysisInput io;           /* options, filters, counts, the input */
 } Input;
 
 static void feed(void *arg, const GmbeooBatch *b)
 {
     Input *in = arg;
-    const uint64_t *addr = opt_paddr ? b->paddr : b->vaddr;
+    const uint64_t *addr = analysis_addrs(&in->io, b);
     for (size_t i = 0; i < b->count; i++) {
-        uint8_t info = b->info[i];
-        if ((opt_cpl >= 0 && gmbeoo_cpl(info) != (unsigned)opt_cpl) ||
-            (in->range_len &&
-             b->vaddr[i] - in->range_start >= in->range_len)) {
-            in->filtered++;
-        } else if (addr[i] == GMBEOO_NO_PADDR && opt_paddr) {
-            in->no_paddr++;
-        } else {
-            in->accesses++;
-            reuse_access(&in->lines, addr[i], gmbeoo_size_bytes(info));
-            reuse_access(&in->pages, addr[i], gmbeoo_size_bytes(info));
+        if (analysis_keep(&in->io, b, i)) {
+            reuse_access(&in->lines, addr[i], gmbeoo_size_bytes(b->info[i]));
+            reuse_access(&in->pages, addr[i], gmbeoo_size_bytes(b->info[i]));
         }
-    }
-    for (size_t i = 0; i < b->ndrops; i++) {
-        in->drops++;
-        in->dropped += b->drops[i].dropped;
     }
 }
 
@@ -345,16 +312,16 @@ static void text_hist(FILE *out, const Input *in, const ReuseStack *r)
 static void report_text(FILE *out, const Input *in)
 {
     fprintf(out, "accesses: %" PRIu64 " (%s, %s), filtered out: %" PRIu64
-            ", without a physical address: %" PRIu64 "\n", in->accesses,
-            gmbeoo_format_name(in->format), in->kind, in->filtered,
-            in->no_paddr);
-    if (in->drops) {
+            ", without a physical address: %" PRIu64 "\n", in->io.accesses,
+            gmbeoo_format_name(in->io.format), in->io.kind, in->io.filtered,
+            in->io.no_paddr);
+    if (in->io.drops) {
         fprintf(out, "ATTENTION: %" PRIu64 " drop markers, %" PRIu64
                 " records missing: the distances are of what is left\n",
-                in->drops, in->dropped);
+                in->io.drops, in->io.dropped);
     }
-    if (in->error) {
-        fprintf(out, "ATTENTION: the input failed: %s\n", in->error);
+    if (in->io.error) {
+        fprintf(out, "ATTENTION: the input failed: %s\n", in->io.error);
     }
     text_hist(out, in, &in->lines);
     text_hist(out, in, &in->pages);
@@ -381,9 +348,9 @@ static void report_json(FILE *out, const Input *in)
     fprintf(out, "{\"accesses\": %" PRIu64 ", \"format\": \"%s\", "
             "\"filtered\": %" PRIu64 ", \"no_paddr\": %" PRIu64
             ", \"drop_markers\": %" PRIu64 ", \"records_dropped\": %" PRIu64
-            "%s", in->accesses, gmbeoo_format_name(in->format), in->filtered,
-            in->no_paddr, in->drops, in->dropped,
-            in->error ? ", \"error\": \"the input failed\"" : "");
+            "%s", in->io.accesses, gmbeoo_format_name(in->io.format),
+            in->io.filtered, in->io.no_paddr, in->io.drops, in->io.dropped,
+            in->io.error ? ", \"error\": \"the input failed\"" : "");
     for (int g = 0; g < 2; g++) {
         const ReuseStack *r = g ? &in->pages : &in->lines;
         fprintf(out, ",\n \"%s\": {\"block_bytes\": %u, \"refs\": %" PRIu64
@@ -404,9 +371,9 @@ static void report_json(FILE *out, const Input *in)
 static void report(FILE *out, void *arg)
 {
     const Input *in = arg;
-    if (opt_json) {
+    if (in->io.json) {
         report_json(out, in);
-    } else if (opt_csv) {
+    } else if (in->io.csv) {
         report_csv(out, in);
     } else {
         report_text(out, in);
@@ -468,8 +435,9 @@ static void panel(cairo_t *cr, const Input *in, const ReuseStack *r,
             x + w / 2, y + h + 20, 0.5, 0);
 }
 
-static bool plot(const Input *in, const char *path)
+static bool plot(void *arg, const char *path)
 {
+    const Input *in = arg;
     const double W = 1200, H = 480, top = 60, bottom = 60, side = 30,
                  gap = 40, pw = (W - 2 * side - gap) / 2, ph = H - top - bottom;
     cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24,
@@ -483,7 +451,7 @@ static bool plot(const Input *in, const char *path)
     cairo_set_font_size(cr, 14);
     g_autofree char *title = g_strdup_printf(
         "reuse distance: %" PRIu64 " accesses; bar height: references, "
-        "label: share", in->accesses);
+        "label: share", in->io.accesses);
     analysis_text_at(cr, title, W / 2, 12, 0.5, 0);
     panel(cr, in, &in->lines, side, top, pw, ph);
     panel(cr, in, &in->pages, side + pw + gap, top, pw, ph);
@@ -501,44 +469,29 @@ int main(int argc, char **argv)
     int bad = analysis_parse(TOOL,
         "The reuse-distance histogram of a GMBEOO trace, per "
         "cache line and per page.",
-        entries, &argc, &argv);
+        entries, &in.io, "physical addresses (extended32 records)",
+        "draw the two histograms as a PNG", &argc, &argv);
     if (bad) {
         return bad;
     }
-    if ((opt_cpl != -1 && opt_cpl != 0 && opt_cpl != 3) ||
-        (opt_csv && opt_json) || !analysis_power_of_two(opt_line) ||
+    if (!analysis_options_ok(&in.io) || !analysis_power_of_two(opt_line) ||
         !analysis_power_of_two(opt_page)) {
         return usage("--cpl takes 0 or 3, --line and --page powers of two; "
                      "--csv and --json exclude each other");
     }
-    if (opt_range && !analysis_parse_range(opt_range, &in.range_start,
-                                  &in.range_len)) {
-        return usage("--range takes START:LEN, e.g. 0x4c1000:16384");
+    bad = analysis_range(TOOL, &in.io);
+    if (bad) {
+        return bad;
     }
-    int format = analysis_format(TOOL, opt_format);
+    int format = analysis_format(TOOL, in.io.format_name);
     if (format == -2) {
         return 2;
     }
     reuse_init(&in.lines, (uint64_t)opt_line);
     reuse_init(&in.pages, (uint64_t)opt_page);
 
-    bool live;
-    GmbeooSource *src = analysis_open(TOOL, argc, argv, format, &live);
-    if (!src) {
-        return 1;
-    }
-    int status = analysis_read(TOOL, src, opt_paddr, feed, &in, &in.error);
-    if (status < 0) {
-        gmbeoo_close(src);
-        return 1;
-    }
-    analysis_source_info(src, &in.format, &in.kind);
-    /* Before the block: memory_tracer ends the tool soon after it. */
-    if (opt_plot && !plot(&in, opt_plot)) {
-        status = 1;
-    }
-    status = analysis_finish(src, live, report, &in, status);
-    g_free(in.error);
+    int status = analysis_run(TOOL, argc, argv, format, &in.io, feed, plot,
+                              report, &in);
     reuse_free(&in.lines);
     reuse_free(&in.pages);
     return status;

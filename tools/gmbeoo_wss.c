@@ -149,9 +149,6 @@ static void wss_access(Wss *w, uint64_t addr, unsigned size)
 
 #define TOOL "gmbeoo_wss"
 
-static char *opt_format, *opt_range, *opt_plot;
-static gboolean opt_paddr, opt_csv, opt_json;
-static gint opt_cpl = -1;
 static gint64 opt_window = 1000000, opt_line = 64, opt_page = 4096;
 
 static const GOptionEntry entries[] = {
@@ -161,52 +158,22 @@ static const GOptionEntry entries[] = {
       "bytes per cache line (a power of two, default 64)", "B" },
     { "page", 0, 0, G_OPTION_ARG_INT64, &opt_page,
       "bytes per page (a power of two, default 4096)", "B" },
-    { "paddr", 0, 0, G_OPTION_ARG_NONE, &opt_paddr,
-      "physical addresses (extended32 records)", NULL },
-    { "cpl", 0, 0, G_OPTION_ARG_INT, &opt_cpl,
-      "only accesses made at this CPL (0 or 3)", "CPL" },
-    { "range", 0, 0, G_OPTION_ARG_STRING, &opt_range,
-      "only accesses whose virtual address is in [START, START+LEN) "
-      "(also with --paddr)", "START:LEN" },
-    { "format", 'f', 0, G_OPTION_ARG_STRING, &opt_format,
-      "record format of a raw stream (default: $GMBEOO_RECORD_FORMAT, "
-      "else gmbeoo16)", "FORMAT" },
-    { "csv", 0, 0, G_OPTION_ARG_NONE, &opt_csv, "print CSV", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "print JSON", NULL },
-    { "plot", 0, 0, G_OPTION_ARG_FILENAME, &opt_plot,
-      "draw lines and pages per window as a PNG", "OUT.png" },
     G_OPTION_ENTRY_NULL
 };
 
 typedef struct Input {
     Wss wss;
-    uint64_t range_start, range_len;
-    uint64_t accesses, filtered, no_paddr, drops, dropped;
-    GmbeooRecordFormat format;
-    const char *kind;
-    char *error;                /* the input failed midway: why */
+    AnalysisInput io;           /* options, filters, counts, the input */
 } Input;
 
 static void feed(void *arg, const GmbeooBatch *b)
 {
     Input *in = arg;
-    const uint64_t *addr = opt_paddr ? b->paddr : b->vaddr;
+    const uint64_t *addr = analysis_addrs(&in->io, b);
     for (size_t i = 0; i < b->count; i++) {
-        uint8_t info = b->info[i];
-        if ((opt_cpl >= 0 && gmbeoo_cpl(info) != (unsigned)opt_cpl) ||
-            (in->range_len &&
-             b->vaddr[i] - in->range_start >= in->range_len)) {
-            in->filtered++;
-        } else if (addr[i] == GMBEOO_NO_PADDR && opt_paddr) {
-            in->no_paddr++;
-        } else {
-            in->accesses++;
-            wss_access(&in->wss, addr[i], gmbeoo_size_bytes(info));
+        if (analysis_keep(&in->io, b, i)) {
+            wss_access(&in->wss, addr[i], gmbeoo_size_bytes(b->info[i]));
         }
-    }
-    for (size_t i = 0; i < b->ndrops; i++) {
-        in->drops++;
-        in->dropped += b->drops[i].dropped;
     }
 }
 
@@ -226,16 +193,16 @@ static void report_text(FILE *out, const Input *in)
 {
     const Wss *w = &in->wss;
     fprintf(out, "accesses: %" PRIu64 " (%s, %s), filtered out: %" PRIu64
-            ", without a physical address: %" PRIu64 "\n", in->accesses,
-            gmbeoo_format_name(in->format), in->kind, in->filtered,
-            in->no_paddr);
-    if (in->drops) {
+            ", without a physical address: %" PRIu64 "\n", in->io.accesses,
+            gmbeoo_format_name(in->io.format), in->io.kind, in->io.filtered,
+            in->io.no_paddr);
+    if (in->io.drops) {
         fprintf(out, "ATTENTION: %" PRIu64 " drop markers, %" PRIu64
                 " records missing: the windows are of what is left\n",
-                in->drops, in->dropped);
+                in->io.drops, in->io.dropped);
     }
-    if (in->error) {
-        fprintf(out, "ATTENTION: the input failed: %s\n", in->error);
+    if (in->io.error) {
+        fprintf(out, "ATTENTION: the input failed: %s\n", in->io.error);
     }
     fprintf(out, "windows of %" PRIu64 " accesses; lines of %u bytes, "
             "pages of %u bytes\n", w->window, 1u << w->line_shift,
@@ -273,10 +240,10 @@ static void report_json(FILE *out, const Input *in)
             "\"filtered\": %" PRIu64 ", \"no_paddr\": %" PRIu64
             ", \"drop_markers\": %" PRIu64 ", \"records_dropped\": %" PRIu64
             "%s, \"window\": %" PRIu64 ", \"line_bytes\": %u, "
-            "\"page_bytes\": %u, \"windows\": [", in->accesses,
-            gmbeoo_format_name(in->format), in->filtered, in->no_paddr,
-            in->drops, in->dropped,
-            in->error ? ", \"error\": \"the input failed\"" : "", w->window,
+            "\"page_bytes\": %u, \"windows\": [", in->io.accesses,
+            gmbeoo_format_name(in->io.format), in->io.filtered,
+            in->io.no_paddr, in->io.drops, in->io.dropped,
+            in->io.error ? ", \"error\": \"the input failed\"" : "", w->window,
             1u << w->line_shift, 1u << w->page_shift);
     for (guint k = 0; k < windows(in); k++) {
         const WssWindow *d = window_at(in, k);
@@ -290,9 +257,9 @@ static void report_json(FILE *out, const Input *in)
 static void report(FILE *out, void *arg)
 {
     const Input *in = arg;
-    if (opt_json) {
+    if (in->io.json) {
         report_json(out, in);
-    } else if (opt_csv) {
+    } else if (in->io.csv) {
         report_csv(out, in);
     } else {
         report_text(out, in);
@@ -319,7 +286,7 @@ static void panel(cairo_t *cr, const Input *in, bool lines, double x,
         snprintf(label, sizeof(label), "%" PRIu64, max * (uint64_t)t / 4);
         analysis_text_at(cr, label, x - 6, y + h - h * t / 4, 1, 0.5);
         snprintf(label, sizeof(label), "%" PRIu64,
-                 in->accesses * (uint64_t)t / 4);
+                 in->io.accesses * (uint64_t)t / 4);
         analysis_text_at(cr, label, x + w * t / 4, y + h + 4, t == 0 ? 0 : t == 4
                 ? 1 : 0.5, 0);
     }
@@ -339,9 +306,9 @@ static void panel(cairo_t *cr, const Input *in, bool lines, double x,
     for (guint k = 0; k < n; k++) {
         const WssWindow *d = window_at(in, k);
         double v = (double)(lines ? d->lines : d->pages);
-        double x0 = x + w * (double)d->first / (double)MAX(in->accesses, 1);
+        double x0 = x + w * (double)d->first / (double)MAX(in->io.accesses, 1);
         double x1 = x + w * (double)(d->first + d->accesses) /
-                    (double)MAX(in->accesses, 1);
+                    (double)MAX(in->io.accesses, 1);
         double py = y + h - h * v / (double)max;
         if (k == 0) {
             cairo_move_to(cr, x0, py);
@@ -353,8 +320,9 @@ static void panel(cairo_t *cr, const Input *in, bool lines, double x,
     cairo_stroke(cr);
 }
 
-static bool plot(const Input *in, const char *path)
+static bool plot(void *arg, const char *path)
 {
+    const Input *in = arg;
     const double W = 1000, H = 640, left = 80, right = 30, top = 50,
                  gap = 70, bottom = 50, pw = W - left - right,
                  ph = (H - top - gap - bottom) / 2;
@@ -368,7 +336,7 @@ static bool plot(const Input *in, const char *path)
     cairo_set_source_rgb(cr, 0, 0, 0);
     cairo_set_font_size(cr, 14);
     g_autofree char *title = g_strdup_printf(
-        "working set over time: %" PRIu64 " accesses", in->accesses);
+        "working set over time: %" PRIu64 " accesses", in->io.accesses);
     analysis_text_at(cr, title, W / 2, 10, 0.5, 0);
     panel(cr, in, true, left, top, pw, ph);
     panel(cr, in, false, left, top + ph + gap, pw, ph);
@@ -389,45 +357,30 @@ int main(int argc, char **argv)
     int bad = analysis_parse(TOOL,
         "The working-set size of a GMBEOO trace per window of "
         "N accesses: distinct lines and pages.",
-        entries, &argc, &argv);
+        entries, &in.io, "physical addresses (extended32 records)",
+        "draw lines and pages per window as a PNG", &argc, &argv);
     if (bad) {
         return bad;
     }
-    if ((opt_cpl != -1 && opt_cpl != 0 && opt_cpl != 3) ||
-        (opt_csv && opt_json) || !analysis_power_of_two(opt_line) ||
+    if (!analysis_options_ok(&in.io) || !analysis_power_of_two(opt_line) ||
         !analysis_power_of_two(opt_page) || opt_window < 1) {
         return usage("--cpl takes 0 or 3, --line and --page powers of two, "
                      "--window a positive count; --csv and --json exclude "
                      "each other");
     }
-    if (opt_range && !analysis_parse_range(opt_range, &in.range_start,
-                                  &in.range_len)) {
-        return usage("--range takes START:LEN, e.g. 0x4c1000:16384");
+    bad = analysis_range(TOOL, &in.io);
+    if (bad) {
+        return bad;
     }
-    int format = analysis_format(TOOL, opt_format);
+    int format = analysis_format(TOOL, in.io.format_name);
     if (format == -2) {
         return 2;
     }
     wss_init(&in.wss, (uint64_t)opt_window, (uint64_t)opt_line,
              (uint64_t)opt_page);
 
-    bool live;
-    GmbeooSource *src = analysis_open(TOOL, argc, argv, format, &live);
-    if (!src) {
-        return 1;
-    }
-    int status = analysis_read(TOOL, src, opt_paddr, feed, &in, &in.error);
-    if (status < 0) {
-        gmbeoo_close(src);
-        return 1;
-    }
-    analysis_source_info(src, &in.format, &in.kind);
-    /* Before the block: memory_tracer ends the tool soon after it. */
-    if (opt_plot && !plot(&in, opt_plot)) {
-        status = 1;
-    }
-    status = analysis_finish(src, live, report, &in, status);
-    g_free(in.error);
+    int status = analysis_run(TOOL, argc, argv, format, &in.io, feed, plot,
+                              report, &in);
     wss_free(&in.wss);
     return status;
 }
