@@ -184,6 +184,19 @@ int analysis_run(const char *tool, int argc, char **argv, int format,
     return status;
 }
 
+cairo_t *analysis_canvas(int w, int h, cairo_surface_t **surf)
+{
+    *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    cairo_t *cr = cairo_create(*surf);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+                           CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_font_size(cr, 14);
+    return cr;
+}
+
 void analysis_text_at(cairo_t *cr, const char *s, double x, double y,
                       double align_x, double align_y)
 {

@@ -115,6 +115,10 @@ int analysis_run(const char *tool, int argc, char **argv, int format,
                  bool (*plot)(void *arg, const char *path),
                  void (*report)(FILE *out, void *arg), void *arg);
 
+/* A white @w x @h canvas to draw on (RGB24), black 14-point sans-serif
+ * text set; its surface in *@surf. */
+cairo_t *analysis_canvas(int w, int h, cairo_surface_t **surf);
+
 /* Draw @s with its box's point (@align_x, @align_y) (0..1 of its width
  * and height) at (@x, @y). */
 void analysis_text_at(cairo_t *cr, const char *s, double x, double y,

@@ -484,15 +484,8 @@ static bool plot(void *arg, const char *path)
     const CacheSim *s = &in->sim;
     const double W = 900, H = 520, left = 70, right = 170, top = 50,
                  bottom = 60, pw = W - left - right, ph = H - top - bottom;
-    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24,
-                                                       (int)W, (int)H);
-    cairo_t *cr = cairo_create(surf);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
-                           CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_set_font_size(cr, 14);
+    cairo_surface_t *surf;
+    cairo_t *cr = analysis_canvas((int)W, (int)H, &surf);
     g_autofree char *title = g_strdup_printf(
         "miss rate per level: %" PRIu64 " accesses", s->accesses);
     analysis_text_at(cr, title, W / 2, 16, 0.5, 0);

@@ -264,16 +264,8 @@ static bool draw(const Map *m, const char *trace, GmbeooRecordFormat format,
     const double W = opt_width, H = opt_height;
     const double left = 150, right = 140, top = 66, bottom = 58, gap = 24;
     const double pw = (W - left - right - gap) / 2, ph = H - top - bottom;
-    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24,
-                                                    opt_width, opt_height);
-    cairo_t *cr = cairo_create(s);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
-                           CAIRO_FONT_WEIGHT_NORMAL);
-
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_set_font_size(cr, 14);
+    cairo_surface_t *s;
+    cairo_t *cr = analysis_canvas(opt_width, opt_height, &s);
     g_autofree char *base = g_path_get_basename(trace);
     g_autofree char *title = g_strdup_printf(
         "%s: %" G_GUINT64_FORMAT " accesses (%s%s) on %u pages of %"

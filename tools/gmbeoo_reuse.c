@@ -440,15 +440,8 @@ static bool plot(void *arg, const char *path)
     const Input *in = arg;
     const double W = 1200, H = 480, top = 60, bottom = 60, side = 30,
                  gap = 40, pw = (W - 2 * side - gap) / 2, ph = H - top - bottom;
-    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24,
-                                                       (int)W, (int)H);
-    cairo_t *cr = cairo_create(surf);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
-                           CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_set_font_size(cr, 14);
+    cairo_surface_t *surf;
+    cairo_t *cr = analysis_canvas((int)W, (int)H, &surf);
     g_autofree char *title = g_strdup_printf(
         "reuse distance: %" PRIu64 " accesses; bar height: references, "
         "label: share", in->io.accesses);

@@ -326,15 +326,8 @@ static bool plot(void *arg, const char *path)
     const double W = 1000, H = 640, left = 80, right = 30, top = 50,
                  gap = 70, bottom = 50, pw = W - left - right,
                  ph = (H - top - gap - bottom) / 2;
-    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24,
-                                                       (int)W, (int)H);
-    cairo_t *cr = cairo_create(surf);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
-                           CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_set_font_size(cr, 14);
+    cairo_surface_t *surf;
+    cairo_t *cr = analysis_canvas((int)W, (int)H, &surf);
     g_autofree char *title = g_strdup_printf(
         "working set over time: %" PRIu64 " accesses", in->io.accesses);
     analysis_text_at(cr, title, W / 2, 10, 0.5, 0);
