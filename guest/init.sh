@@ -16,6 +16,17 @@
 # (/dev/hvc0, or ttyS0) belongs to run_executables_from_serial alone.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
 
+# Run the helper on $channel from /root, for ever: PID 1 must never exit,
+# and the helper only returns on a broken tty.
+serve() {
+    cd /root
+    while :; do
+        /bin/run_executables_from_serial "$channel"
+        echo "run_executables_from_serial exited with status $?; restarting"
+        sleep 1
+    done
+}
+
 if [ "${1:-}" = stage2 ]; then
     channel=$2
     echo "memory_tracer guest: running from the Debian root ($(cat /etc/debian_version))"
@@ -27,13 +38,7 @@ if [ "${1:-}" = stage2 ]; then
         $lib/libstdc++.so.6 $lib/libgcc_s.so.1 /usr/bin/dash /usr/bin/date \
         > /dev/null 2>&1
     /usr/bin/date > /dev/null
-    cd /root
-    # PID 1 must never exit; the helper only returns on a broken tty.
-    while :; do
-        /bin/run_executables_from_serial "$channel"
-        echo "run_executables_from_serial exited with status $?; restarting"
-        sleep 1
-    done
+    serve
 fi
 
 mount -t proc proc /proc
@@ -129,9 +134,4 @@ echo "memory_tracer guest: boot settled after $n looks at the kernel log"
 if [ -n "$newroot" ]; then
     exec switch_root "$newroot" /sbin/memory_tracer-init stage2 "$channel"
 fi
-cd /root
-while :; do
-    /bin/run_executables_from_serial "$channel"
-    echo "run_executables_from_serial exited with status $?; restarting"
-    sleep 1
-done
+serve
